@@ -41,6 +41,8 @@ interface Target {
 }
 
 const NEVER_EXPIRES = 0xffffffff;
+/** Keep-alive is enforced at most this late (mosquitto checks in the same way, from its loop). */
+const SWEEP_INTERVAL_MS = 250;
 
 export interface RouteResult {
   /** Some subscriber (or consumer) matched. */
@@ -136,7 +138,8 @@ export class BrokerImpl implements Broker {
     this.router = config.router ?? createLocalRouter({ hashMatchesParent });
     this.consumers = createLocalRouter({ hashMatchesParent });
     this.persister = new Persister(config.store?.sessions, config.store?.retained, this.logger);
-    this.sweeper = setInterval(() => this.expireSessions(Date.now()), 1000);
+    // One sweep serves every connection's keep-alive/CONNECT deadline and every session's expiry.
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
   }
 
@@ -468,13 +471,16 @@ export class BrokerImpl implements Broker {
   }
 
   /** Sends one session entry on a connection (resume, queue drain); DUP on a resend. */
-  sendEntry(conn: Connection, entry: OutEntry, dup: boolean): void {
+  sendEntry(conn: Connection, entry: OutEntry, dup: boolean): boolean {
     const now = Date.now();
     const m = entry.message;
     const expirySec = m.expiresAtMs !== undefined ? Math.max(0, Math.floor((m.expiresAtMs - now) / 1000)) : undefined;
     const enc = encodeFor(m, conn.version, entry.qos, entry.retain, expirySec, entry.subscriptionIds, dup);
+    // Too large for the client's Maximum Packet Size: not sent; the caller completes the entry [MQTT-3.1.2-28]
+    if (conn.clientMaxPacketBytes > 0 && enc.bytes.length > conn.clientMaxPacketBytes) return false;
     conn.write(withPacketId(enc, entry.packetId, dup));
     this.counters.messagesOut++;
+    return true;
   }
 
   /** Moves queued entries into the inflight window while it has room. */
@@ -493,7 +499,7 @@ export class BrokerImpl implements Broker {
         continue;
       }
       session.markSent(e, true);
-      this.sendEntry(conn, e, false);
+      if (!this.sendEntry(conn, e, false)) session.complete(e.packetId);
     }
   }
 
@@ -621,6 +627,12 @@ export class BrokerImpl implements Broker {
       session.dropStored = false;
       this.persister.addSessionOp({ op: 'deleteSession', clientId });
     }
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const conn of this.connections) conn.checkDeadline(now);
+    this.expireSessions(now);
   }
 
   private expireSessions(now: number): void {

@@ -99,35 +99,27 @@ export class Decoder {
   protocolVersion: ProtocolVersion = 4;
   /** Largest frame accepted (fixed header included). */
   maxPacketBytes: number;
-  private pending: Buffer[] = [];
+  /** Bytes of an incomplete frame (null when none: most connections, most of the time). */
+  private pending: Buffer[] | null = null;
   private pendingBytes = 0;
   /** Total length of the frame being collected, once known (0 = not yet known). */
   private neededBytes = 0;
-  private readonly parser = mqttPacket.parser({ protocolVersion: 4 });
-  private parsed: MqttPacket | undefined;
-  private parseError: Error | undefined;
 
   constructor(
     maxPacketBytes: number,
-    private readonly onPacket: (packet: InboundPacket) => void,
+    private readonly sink: { onPacket(packet: InboundPacket): void },
   ) {
     this.maxPacketBytes = maxPacketBytes;
-    this.parser.on('packet', (p: MqttPacket) => {
-      this.parsed = p;
-    });
-    this.parser.on('error', (err: unknown) => {
-      this.parseError = err instanceof Error ? err : new Error(String(err));
-    });
   }
 
   push(chunk: Buffer): void {
     let buf: Buffer;
-    if (this.pendingBytes > 0) {
+    if (this.pending !== null) {
       this.pending.push(chunk);
       this.pendingBytes += chunk.length;
       if (this.neededBytes > 0 && this.pendingBytes < this.neededBytes) return;
       buf = Buffer.concat(this.pending, this.pendingBytes);
-      this.pending = [];
+      this.pending = null;
       this.pendingBytes = 0;
       this.neededBytes = 0;
     } else {
@@ -163,12 +155,13 @@ export class Decoder {
         this.neededBytes = total;
         break;
       }
-      this.onPacket(this.decodeFrame(buf, off, headerBytes, total));
+      this.sink.onPacket(this.decodeFrame(buf, off, headerBytes, total));
       off += total;
     }
     if (off < len) {
-      const rest = off === 0 ? buf : buf.subarray(off);
-      this.pending.push(rest);
+      // Copy a small remainder so it does not pin the whole read chunk while we wait for the rest.
+      const rest = off === 0 && buf.length <= 4096 ? buf : Buffer.from(buf.subarray(off));
+      this.pending = [rest];
       this.pendingBytes = rest.length;
     }
   }
@@ -217,17 +210,7 @@ export class Decoder {
   }
 
   private decodeWithMqttPacket(frame: Buffer): InboundPacket {
-    this.parsed = undefined;
-    this.parseError = undefined;
-    this.parser.parse(frame);
-    const parseError = this.parseError as Error | undefined;
-    if (parseError) {
-      const msg = parseError.message;
-      // mqtt-packet leaves its state half-way after an error: the connection is closed anyway.
-      throw new DecodeError(msg, /protocol|version|reserved/i.test(msg) ? 0x82 : 0x81);
-    }
-    const packet = this.parsed as MqttPacket | undefined;
-    if (!packet) throw new DecodeError('incomplete packet', 0x81);
+    const packet = parseFrame(frame, this.protocolVersion);
     if (packet.cmd === 'connect') {
       const v = packet.protocolVersion ?? 4;
       this.protocolVersion = v;
@@ -276,6 +259,42 @@ export class Decoder {
     const payload = Buffer.from(buf.subarray(p, end));
     return { cmd: 'publish', topic, payload, qos, dup, retain: (byte0 & 1) !== 0, packetId, properties };
   }
+}
+
+/**
+ * One mqtt-packet parser serves every connection: frames are handed over whole and parsed
+ * synchronously, so no parse ever spans two connections. (A parser per connection cost about a
+ * kilobyte per idle client.) After an error its state is unknown, so it is replaced.
+ */
+let sharedParser: ReturnType<typeof mqttPacket.parser> | null = null;
+let parsedPacket: MqttPacket | undefined;
+let parseFailure: Error | undefined;
+
+function parseFrame(frame: Buffer, protocolVersion: ProtocolVersion): MqttPacket {
+  if (sharedParser === null) {
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    parser.on('packet', (p: MqttPacket) => {
+      parsedPacket = p;
+    });
+    parser.on('error', (err: unknown) => {
+      parseFailure = err instanceof Error ? err : new Error(String(err));
+    });
+    sharedParser = parser;
+  }
+  parsedPacket = undefined;
+  parseFailure = undefined;
+  // The parser keeps the settings of the last CONNECT it saw; each frame is parsed as its connection's version.
+  (sharedParser as unknown as { settings: { protocolVersion: number } }).settings = { protocolVersion };
+  sharedParser.parse(frame);
+  const failure = parseFailure as Error | undefined;
+  const packet = parsedPacket as MqttPacket | undefined;
+  parsedPacket = undefined;
+  if (failure || !packet) {
+    sharedParser = null;
+    const msg = failure ? failure.message : 'incomplete packet';
+    throw new DecodeError(msg, /protocol|version|reserved/i.test(msg) ? 0x82 : 0x81);
+  }
+  return packet;
 }
 
 /** Strings mqtt-packet decoded with toString(): a U+FFFD that is not in the frame was invalid UTF-8. */

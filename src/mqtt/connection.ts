@@ -11,7 +11,7 @@
  * Protocol outcomes are values: each handler turns a reason code into the packet that the protocol
  * version calls for (MQTT 5 reason code, or for 3.1.1 a failure code or a closed connection).
  */
-import { randomUUID } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import type { Duplex } from 'node:stream';
 import {
@@ -41,7 +41,7 @@ import { validateTopicFilter, validateTopicName } from './topic.js';
 type State = 'awaiting-connect' | 'connecting' | 'connected' | 'closed';
 
 /** How long a new connection may take to send CONNECT. */
-const CONNECT_TIMEOUT_MS = 10_000;
+export const CONNECT_TIMEOUT_MS = 10_000;
 /** QoS 0 deliveries are dropped for a client whose unsent output exceeds this (slow or stuck reader). */
 const MAX_WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
 
@@ -65,11 +65,18 @@ export class Connection {
   private corked = false;
   private keepAliveMs = 0;
   private lastActivityMs = Date.now();
-  private timer: NodeJS.Timeout | null = null;
+  /**
+   * Wall-clock ms after which the broker's periodic sweep closes this connection: the CONNECT
+   * deadline at first, then 1.5 x keep-alive after the last packet [MQTT-3.1.2-24]; 0 = never.
+   * (One sweep for all connections instead of a timer each: a timer costs ~200 bytes per idle client.)
+   */
+  private deadlineMs: number;
   /** client → broker: topic aliases (MQTT 5). */
-  private readonly topicAliases = new Map<number, string>();
+  private topicAliases: Map<number, string> | null = null;
   /** client → broker: QoS 1/2 PUBLISHes not yet acknowledged (Receive Maximum accounting). */
   private inboundUnacked = 0;
+  /** client → broker: QoS 2 packet ids received on this connection, awaiting PUBREL (they count toward Receive Maximum). */
+  private inboundQos2: Set<number> | null = null;
   private backlog: InboundPacket[] | null = null;
   private requestProblemInformation = true;
   private principal: Principal | null = null;
@@ -79,18 +86,34 @@ export class Connection {
     readonly stream: Duplex,
     readonly peer: PeerFacts,
   ) {
-    this.decoder = new Decoder(broker.options.limits.maxPacketBytes, (p) => this.onPacket(p));
-    stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.on('error', () => this.close('connection-lost', false));
-    stream.on('close', () => this.close('connection-lost', false));
-    stream.on('end', () => this.close('connection-lost', false));
-    this.timer = setTimeout(() => this.close('protocol-error', false), CONNECT_TIMEOUT_MS);
+    this.decoder = new Decoder(broker.options.limits.maxPacketBytes, this);
+    // Shared listener functions find the connection through a symbol: no closures per connection.
+    (stream as StreamWithConnection)[kConnection] = this;
+    stream.on('data', onStreamData);
+    stream.on('error', onStreamGone);
+    // 'end' needs no listener: without allowHalfOpen the stream closes right after it.
+    stream.on('close', onStreamGone);
+    this.deadlineMs = Date.now() + CONNECT_TIMEOUT_MS;
+  }
+
+  /** Called by the broker's sweep: closes the connection when its deadline passed. */
+  checkDeadline(now: number): void {
+    if (this.deadlineMs === 0 || now < this.deadlineMs) return;
+    if (this.state === 'connected') {
+      if (now - this.lastActivityMs < this.keepAliveMs * 1.5) {
+        this.deadlineMs = this.lastActivityMs + this.keepAliveMs * 1.5;
+        return;
+      }
+      this.fail(RC.KEEP_ALIVE_TIMEOUT, 'keepalive-timeout');
+    } else {
+      this.close('protocol-error', false); // no CONNECT (or no answer to it) in time
+    }
   }
 
   // ------------------------------------------------------------------------------------------
   // Input
 
-  private onData(chunk: Buffer): void {
+  onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
     this.lastActivityMs = Date.now();
     try {
@@ -116,7 +139,7 @@ export class Connection {
     this.fail(RC.IMPLEMENTATION_SPECIFIC_ERROR, 'server-error');
   }
 
-  private onPacket(packet: InboundPacket): void {
+  onPacket(packet: InboundPacket): void {
     if (this.state === 'closed') return;
     if (this.backlog) {
       this.backlog.push(packet);
@@ -245,7 +268,7 @@ export class Connection {
         this.refuse(RC.CLIENT_IDENTIFIER_NOT_VALID, 'protocol-error'); // [MQTT-3.1.3-8]
         return;
       }
-      clientId = `tc-${randomUUID()}`;
+      clientId = `tc-${newSessionIdentifier()}`;
       assigned = true;
     }
     if (Buffer.byteLength(clientId) > limits.maxClientIdBytes || clientId.includes('\u0000')) {
@@ -340,7 +363,6 @@ export class Connection {
     const requestedExpiry = sessionExpiry;
     if (sessionExpiry > limits.sessionExpiryMaxSec) sessionExpiry = limits.sessionExpiryMaxSec;
 
-    const sessionIdentifier = randomUUID();
     const client: ClientInfo = {
       clientId,
       connectionId: this.id,
@@ -348,7 +370,7 @@ export class Connection {
       principal,
       peer: this.peer,
       attachment,
-      sessionIdentifier,
+      sessionIdentifier: '',
     };
 
     // The will must be publishable by this client (spec/mqtt.md section 3 "Will not authorized")
@@ -374,10 +396,12 @@ export class Connection {
       cleanStart,
       protocolVersion: version,
       sessionExpiryIntervalSec: sessionExpiry,
-      sessionIdentifier,
+      sessionIdentifier: newSessionIdentifier(),
     });
     this.session = session;
-    this.client = { ...client, sessionIdentifier: session.sessionIdentifier };
+    // The identifier of the session, which a resumed session keeps (spec/mqtt.md section 14)
+    (client as { sessionIdentifier: string }).sessionIdentifier = session.sessionIdentifier;
+    this.client = client;
     this.will = will;
     this.requestProblemInformation = props.requestProblemInformation !== false;
     this.sendWindow = Math.min(v5 ? (props.receiveMaximum ?? 65535) : 65535, limits.maxInflightOut);
@@ -410,24 +434,12 @@ export class Connection {
     this.write(encodeOther(connack, version));
 
     // Keep-alive: 1.5 x, from CONNACK [MQTT-3.1.2-24]
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
     this.keepAliveMs = keepAlive * 1000;
-    if (this.keepAliveMs > 0) this.armKeepAlive(this.keepAliveMs * 1.5);
+    this.deadlineMs = this.keepAliveMs > 0 ? this.lastActivityMs + this.keepAliveMs * 1.5 : 0;
 
     this.broker.emit({ type: 'connected', client: this.client, sessionPresent });
     // Redeliver what the session still owes, then the queue [MQTT-4.4.0-1]
     this.resume();
-  }
-
-  private armKeepAlive(ms: number): void {
-    this.timer = setTimeout(() => {
-      const idle = Date.now() - this.lastActivityMs;
-      const limit = this.keepAliveMs * 1.5;
-      if (idle >= limit) this.fail(RC.KEEP_ALIVE_TIMEOUT, 'keepalive-timeout');
-      else this.armKeepAlive(limit - idle);
-    }, ms);
-    this.timer.unref();
   }
 
   /** A refused CONNECT: CONNACK with the failure code in the connection's protocol form, then close. */
@@ -464,7 +476,7 @@ export class Connection {
     if (qos > 0) {
       // Receive Maximum [MQTT-3.3.4-9]
       if (qos === 1 || !this.session!.awaitingRel.has(packet.packetId)) {
-        if (this.inboundUnacked >= limits.receiveMaximum) {
+        if (this.inboundUnacked + (this.inboundQos2?.size ?? 0) >= limits.receiveMaximum) {
           this.fail(RC.RECEIVE_MAXIMUM_EXCEEDED, 'protocol-error');
           return;
         }
@@ -481,14 +493,14 @@ export class Connection {
         return;
       }
       if (topic.length === 0) {
-        const known = this.topicAliases.get(alias);
+        const known = this.topicAliases?.get(alias);
         if (known === undefined) {
           this.fail(RC.PROTOCOL_ERROR, 'protocol-error');
           return;
         }
         topic = known;
       } else {
-        this.topicAliases.set(alias, topic);
+        (this.topicAliases ??= new Map()).set(alias, topic);
       }
     }
 
@@ -573,14 +585,15 @@ export class Connection {
     const rc = result.matched || this.broker.options.profile === 'aws' || this.version !== 5 ? 0 : RC.NO_MATCHING_SUBSCRIBERS;
     if (qos === 2) this.session!.addAwaitingRel(packetId);
     if (qos === 2) this.broker.persistSession(this.session!);
+    if (qos === 2) (this.inboundQos2 ??= new Set()).add(packetId); // until PUBREL [MQTT-3.3.4-7]
     const cmd = qos === 1 ? 'puback' : 'pubrec';
     if (!result.needsCommit && !(qos === 2 && this.session!.persistent)) {
       this.write(encodeAck(this.version, cmd, packetId, rc));
       return;
     }
-    this.inboundUnacked++;
+    if (qos === 1) this.inboundUnacked++;
     this.broker.persister.afterCommit((ok) => {
-      this.inboundUnacked--;
+      if (qos === 1) this.inboundUnacked--;
       if (this.state !== 'connected') return;
       if (ok) this.write(encodeAck(this.version, cmd, packetId, rc));
       else this.fail(RC.UNSPECIFIED_ERROR, 'server-error'); // not stored: never acknowledge it
@@ -622,6 +635,7 @@ export class Connection {
   private handlePubrel(packet: AckPacket): void {
     const session = this.session!;
     const existed = session.deleteAwaitingRel(packet.packetId);
+    this.inboundQos2?.delete(packet.packetId);
     this.broker.persistSession(session);
     const rc = existed || this.version !== 5 ? 0 : RC.PACKET_IDENTIFIER_NOT_FOUND;
     this.write(encodeAck(this.version, 'pubcomp', packet.packetId, rc));
@@ -893,8 +907,7 @@ export class Connection {
     if (this.state === 'closed') return;
     const wasConnected = this.state === 'connected';
     this.state = 'closed';
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.deadlineMs = 0;
     if (this.corked) {
       this.corked = false;
       this.stream.uncork();
@@ -910,7 +923,7 @@ export class Connection {
     const session = this.session!;
     for (const e of session.inflight.values()) {
       if (e.state === 'released') this.write(encodeAck(this.version, 'pubrel', e.packetId));
-      else this.broker.sendEntry(this, e, true);
+      else if (!this.broker.sendEntry(this, e, true)) session.complete(e.packetId); // [MQTT-3.1.2-28]
     }
     this.broker.drain(session, this);
     this.broker.persistSession(session);
@@ -956,6 +969,35 @@ export class Connection {
   get principalOrAnonymous(): Principal {
     return this.principal ?? { kind: 'anonymous', id: 'anonymous' };
   }
+}
+
+const kConnection = Symbol('thingcore.connection');
+type StreamWithConnection = Duplex & { [kConnection]?: Connection };
+
+function onStreamData(this: StreamWithConnection, chunk: Buffer): void {
+  this[kConnection]?.onData(chunk);
+}
+
+function onStreamGone(this: StreamWithConnection): void {
+  this[kConnection]?.close('connection-lost', false);
+}
+
+/**
+ * A v4 UUID as one flat string. (crypto.randomUUID() returns a rope of 13 pieces, ~450 bytes that
+ * every session would keep.)
+ */
+function newSessionIdentifier(): string {
+  const r = randomFillSync(Buffer.allocUnsafe(16));
+  r[6] = (r[6]! & 0x0f) | 0x40;
+  r[8] = (r[8]! & 0x3f) | 0x80;
+  const hex = r.toString('hex');
+  const out = Buffer.allocUnsafe(36);
+  let o = 0;
+  for (let i = 0; i < 32; i++) {
+    if (i === 8 || i === 12 || i === 16 || i === 20) out[o++] = 0x2d;
+    out[o++] = hex.charCodeAt(i);
+  }
+  return out.toString('latin1');
 }
 
 function uncork(c: Connection): void {

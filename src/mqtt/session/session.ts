@@ -33,6 +33,8 @@ export interface OutEntry {
   checkReceive: boolean;
 }
 
+const EMPTY_SET: ReadonlySet<number> = new Set();
+
 export class Session {
   readonly clientId: string;
   protocolVersion: 3 | 4 | 5;
@@ -49,7 +51,7 @@ export class Session {
   private queue: OutEntry[] = [];
   private queueHead = 0;
   /** client → broker: QoS 2 packet ids received, PUBREC sent, awaiting PUBREL. */
-  readonly awaitingRel = new Set<number>();
+  private awaitingRelIds: Set<number> | null = null;
   private nextSeq = 1;
   private nextPacketId = 1;
   /** Pending store writes (persistent sessions only); drained by the broker's persister. */
@@ -66,6 +68,11 @@ export class Session {
     this.sessionExpiryIntervalSec = init.sessionExpiryIntervalSec;
     this.sessionIdentifier = init.sessionIdentifier;
     this.ops = init.sessionExpiryIntervalSec > 0 ? [] : null;
+  }
+
+  /** client → broker: QoS 2 packet ids awaiting PUBREL (created on first use: most sessions never have one). */
+  get awaitingRel(): ReadonlySet<number> {
+    return this.awaitingRelIds ?? EMPTY_SET;
   }
 
   get persistent(): boolean {
@@ -148,12 +155,12 @@ export class Session {
   }
 
   addAwaitingRel(packetId: number): void {
-    this.awaitingRel.add(packetId);
+    (this.awaitingRelIds ??= new Set()).add(packetId);
     this.ops?.push({ op: 'putAwaitingRel', clientId: this.clientId, packetId });
   }
 
   deleteAwaitingRel(packetId: number): boolean {
-    const existed = this.awaitingRel.delete(packetId);
+    const existed = this.awaitingRelIds?.delete(packetId) ?? false;
     if (existed) this.ops?.push({ op: 'deleteAwaitingRel', clientId: this.clientId, packetId });
     return existed;
   }
@@ -232,7 +239,7 @@ export class Session {
     this.inflight.clear();
     this.queue = [];
     this.queueHead = 0;
-    this.awaitingRel.clear();
+    this.awaitingRelIds = null;
   }
 
   /** Rebuilds state loaded from the store (after a restart). */
@@ -242,7 +249,7 @@ export class Session {
       else this.inflight.set(e.packetId, e);
       if (e.seq >= this.nextSeq) this.nextSeq = e.seq + 1;
     }
-    for (const id of awaitingRel) this.awaitingRel.add(id);
+    for (const id of awaitingRel) (this.awaitingRelIds ??= new Set()).add(id);
   }
 
   private recordEntry(entry: OutEntry): void {
