@@ -1,0 +1,26 @@
+/**
+ * store/contract: the test-support door. The abstract suites every Store backend must pass, run by
+ * each backend's own `*.test.ts`:
+ *
+ *   describeStore({ name: 'SQLite file', create, destroy, reopen });
+ *
+ * Each test gets a fresh store from `create()` and hands it to `destroy()` afterwards; a factory with
+ * `skip` set skips its suites with that reason; without `reopen` the durability checks are skipped.
+ * Only tests import this (it imports node:test).
+ */
+import type { StoreContractFactory } from './factory.js';
+import { describeSessionStore } from './session-store.contract.js';
+import { describeRetainedStore } from './retained-store.contract.js';
+import { describeStoreLifecycle } from './store-lifecycle.contract.js';
+
+export type { StoreContractFactory, StoreTestContext } from './factory.js';
+export { withStore } from './factory.js';
+export * from './fixtures.js';
+export { describeSessionStore, describeRetainedStore, describeStoreLifecycle };
+
+/** Every suite above, for one backend. */
+export function describeStore(factory: StoreContractFactory): void {
+  describeSessionStore(factory);
+  describeRetainedStore(factory);
+  describeStoreLifecycle(factory);
+}
