@@ -1,0 +1,5 @@
+/**
+ * shared/: the few small pieces every AWS room uses (service errors, ARNs). No state, no I/O.
+ */
+export * from './aws-errors.js';
+export * from './arn.js';
