@@ -215,13 +215,21 @@ export class Decoder {
       const v = packet.protocolVersion ?? 4;
       this.protocolVersion = v;
       checkDecodedStrings(frame, [packet.clientId, packet.username, packet.will?.topic]);
+      // 3.1.1: a password needs a user name [MQTT-3.1.2-22] (MQTT 5 allows a password alone)
+      if (v !== 5 && packet.password !== undefined && packet.username === undefined) {
+        throw new DecodeError('password flag set without user name flag', 0x81);
+      }
     } else if (packet.cmd === 'subscribe') {
       checkDecodedStrings(
         frame,
         packet.subscriptions.map((s) => s.topic),
       );
+      if (!packet.messageId) throw new DecodeError('packet identifier 0', 0x81); // [MQTT-2.3.1-1]
+      if (packet.subscriptions.length === 0) throw new DecodeError('SUBSCRIBE without a topic filter', 0x82); // [MQTT-3.8.3-3]
     } else if (packet.cmd === 'unsubscribe') {
       checkDecodedStrings(frame, packet.unsubscriptions);
+      if (!packet.messageId) throw new DecodeError('packet identifier 0', 0x81); // [MQTT-2.3.1-1]
+      if (packet.unsubscriptions.length === 0) throw new DecodeError('UNSUBSCRIBE without a topic filter', 0x82); // [MQTT-3.10.3-2]
     }
     return packet as InboundPacket;
   }

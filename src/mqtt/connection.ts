@@ -461,7 +461,6 @@ export class Connection {
   private handlePublish(packet: PublishPacket): void | Promise<void> {
     const { options, hooks } = this.broker;
     const { limits, features } = options;
-    const v5 = this.version === 5;
     const qos = packet.qos;
 
     if (qos > features.maxQos) {

@@ -16,6 +16,8 @@ export interface BrokerLimits {
   maxTopicBytes: number;
   /** Most `/` separators in a topic name or filter (AWS: 7); 0 = unlimited. */
   maxTopicSlashes: number;
+  /** Prefix whose next level is not counted in topic-name limits (AWS Basic Ingest `$aws/rules/`); '' = none. */
+  exemptTopicPrefix: string;
   /** Most filters in one SUBSCRIBE; 0 = unlimited. */
   maxFiltersPerSubscribe: number;
   /** Most subscriptions one session may hold; 0 = unlimited. */
@@ -70,6 +72,7 @@ export const awsLimits: Readonly<BrokerLimits> = {
   maxClientIdBytes: 128,
   maxTopicBytes: 256,
   maxTopicSlashes: 7,
+  exemptTopicPrefix: '$aws/rules/',
   maxFiltersPerSubscribe: 8,
   maxSubscriptionsPerSession: 50,
   receiveMaximum: 100,
@@ -90,6 +93,7 @@ export const mqttLimits: Readonly<BrokerLimits> = {
   maxClientIdBytes: 65535,
   maxTopicBytes: 65535,
   maxTopicSlashes: 0,
+  exemptTopicPrefix: '',
   maxFiltersPerSubscribe: 0,
   maxSubscriptionsPerSession: 0,
   receiveMaximum: 65535,

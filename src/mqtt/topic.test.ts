@@ -14,7 +14,7 @@ import {
   type TopicLimits,
 } from './topic.js';
 
-const aws: TopicLimits = { maxTopicBytes: 256, maxTopicSlashes: 7 };
+const aws: TopicLimits = { maxTopicBytes: 256, maxTopicSlashes: 7, exemptTopicPrefix: '$aws/rules/' };
 const unlimited: TopicLimits = { maxTopicBytes: 0, maxTopicSlashes: 0 };
 const awsFilter: TopicFilterLimits = { ...aws, sharedAllowed: true, wildcardsAllowed: true, maxShareNameBytes: 128 };
 const openFilter: TopicFilterLimits = { ...unlimited, sharedAllowed: true, wildcardsAllowed: true };
@@ -52,7 +52,7 @@ describe('validateTopicName', () => {
     ['ingest prefix: 8 slashes after it', '$aws/rules/myRule/a/b/c/d/e/f/g/h/i', aws, 'too-many-levels'],
     ['ingest prefix: 256 bytes after it', `$aws/rules/${'r'.repeat(100)}/${'x'.repeat(256)}`, aws, 'ok'],
     ['ingest prefix: 257 bytes after it', `$aws/rules/r/${'x'.repeat(257)}`, aws, 'too-long'],
-    ['ingest prefix alone', `$aws/rules/${'r'.repeat(128)}`, { maxTopicBytes: 20, maxTopicSlashes: 1 }, 'ok'],
+    ['ingest prefix alone', `$aws/rules/${'r'.repeat(128)}`, { maxTopicBytes: 20, maxTopicSlashes: 1, exemptTopicPrefix: '$aws/rules/' }, 'ok'],
     ['ingest prefix with an empty rule name is not exempt', `$aws/rules//a/b/c/d/e/f`, aws, 'too-many-levels'],
     ['other $aws topics are not exempt', '$aws/things/t/shadow/name/s/update/x/accepted', aws, 'too-many-levels'],
     ['ingest topics still refuse wildcards', '$aws/rules/r/+', aws, 'invalid'],

@@ -26,6 +26,11 @@ export interface TopicLimits {
   readonly maxTopicBytes: number;
   /** Most `/` separators (after the exempt prefixes); 0 = no limit. */
   readonly maxTopicSlashes: number;
+  /**
+   * A prefix that, with the next level after it, is not counted in topic-name limits (AWS Basic
+   * Ingest: `$aws/rules/<ruleName>/`, set by the aws profile); absent or '' = none.
+   */
+  readonly exemptTopicPrefix?: string;
 }
 
 export interface TopicFilterLimits extends TopicLimits {
@@ -64,7 +69,6 @@ export interface ParsedFilter {
 }
 
 export const SHARE_PREFIX = '$share/';
-const BASIC_INGEST_PREFIX = '$aws/rules/';
 
 const SLASH = 0x2f;
 const PLUS = 0x2b;
@@ -116,7 +120,7 @@ export function formatSharedFilter(topicFilter: string, shareName?: string): str
 export function validateTopicName(topic: string, limits: TopicLimits): TopicCheck {
   const length = topic.length;
   if (length === 0) return { ok: false, reason: 'invalid' }; // [MQTT-4.7.3-1]
-  const start = basicIngestEnd(topic);
+  const start = exemptPrefixEnd(topic, limits.exemptTopicPrefix);
   let slashes = 0;
   for (let i = 0; i < length; i++) {
     const c = topic.charCodeAt(i);
@@ -209,10 +213,10 @@ export function topicMatches(filter: string, topic: string, hashMatchesParent: b
   return n === topicLevels.length;
 }
 
-/** Index where the counted part of a topic name starts: after `$aws/rules/<ruleName>/`, else 0. */
-function basicIngestEnd(topic: string): number {
-  if (!topic.startsWith(BASIC_INGEST_PREFIX)) return 0;
-  const nameStart = BASIC_INGEST_PREFIX.length;
+/** Index where the counted part of a topic name starts: after `<prefix><name>/` (e.g. `$aws/rules/r1/`), else 0. */
+function exemptPrefixEnd(topic: string, prefix: string | undefined): number {
+  if (!prefix || !topic.startsWith(prefix)) return 0;
+  const nameStart = prefix.length;
   const slash = topic.indexOf('/', nameStart);
   if (slash < 0) return topic.length > nameStart ? topic.length : 0; // `$aws/rules/<ruleName>` alone
   return slash > nameStart ? slash + 1 : 0; // an empty ruleName is no Basic Ingest topic
