@@ -259,10 +259,15 @@ function parseLimits(raw: unknown, problems: string[]): Partial<BrokerLimits> | 
     problems.push('limits must be an object');
     return undefined;
   }
-  const out: Partial<Record<keyof BrokerLimits, number>> = {};
+  const out: { -readonly [K in keyof BrokerLimits]?: BrokerLimits[K] } = {};
   for (const [key, value] of Object.entries(raw)) {
     if (!isKeyOf(key, awsLimits)) {
       problems.push(`unknown limit "limits.${key}" (known: ${Object.keys(awsLimits).join(', ')})`);
+      continue;
+    }
+    if (key === 'exemptTopicPrefix') {
+      if (typeof value === 'string') out.exemptTopicPrefix = value;
+      else problems.push('limits.exemptTopicPrefix must be a string');
       continue;
     }
     const n = integer(`limits.${key}`, value, 0, 0xffffffff, problems);
