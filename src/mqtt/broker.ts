@@ -359,7 +359,10 @@ export class BrokerImpl implements Broker {
       const client = conn.client;
       const publish = (): void => {
         this.delayedWills.delete(clientId);
-        this.route({ ...will, createdAtMs: Date.now() }, client);
+        // The will's Message Expiry counts from its publication, not from CONNECT [MQTT-3.1.3.2.4]
+        const now = Date.now();
+        const expiry = will.expiresAtMs !== undefined ? { expiresAtMs: will.expiresAtMs + (now - will.createdAtMs) } : {};
+        this.route({ ...will, ...expiry, createdAtMs: now }, client);
       };
       const delaySec = Math.min(conn.willDelaySec, session.persistent ? session.sessionExpiryIntervalSec : 0);
       if (delaySec > 0 && !this.closing) {

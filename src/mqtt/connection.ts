@@ -32,7 +32,7 @@ import {
   type AckPacket,
 } from './codec.js';
 import type { BrokerImpl } from './broker.js';
-import type { ClientInfo, DisconnectCause, PeerFacts, Principal } from './hooks.js';
+import type { CleanCloseMarker, ClientInfo, DisconnectCause, PeerFacts, Principal } from './hooks.js';
 import type { Message, MessageProperties, QoS } from './message.js';
 import { RC } from './reason-codes.js';
 import type { Session } from './session/session.js';
@@ -82,7 +82,7 @@ export class Connection {
   private principal: Principal | null = null;
 
   constructor(
-    private readonly broker: BrokerImpl,
+    readonly broker: BrokerImpl,
     readonly stream: Duplex,
     readonly peer: PeerFacts,
   ) {
@@ -340,7 +340,13 @@ export class Connection {
           peer: this.peer,
         });
         if (!res.ok) {
-          this.broker.emit({ type: 'connect-failed', clientId, peer: this.peer, reasonCode: res.reasonCode });
+          this.broker.emit({
+            type: 'connect-failed',
+            clientId,
+            peer: this.peer,
+            reasonCode: res.reasonCode,
+            ...(res.principal !== undefined ? { principal: res.principal } : {}),
+          });
           this.refuse(res.reasonCode, 'not-authorized');
           return;
         }
@@ -977,8 +983,15 @@ function onStreamData(this: StreamWithConnection, chunk: Buffer): void {
   this[kConnection]?.onData(chunk);
 }
 
-function onStreamGone(this: StreamWithConnection): void {
-  this[kConnection]?.close('connection-lost', false);
+function onStreamGone(this: StreamWithConnection & CleanCloseMarker): void {
+  const conn = this[kConnection];
+  if (!conn) return;
+  if (this.closedCleanlyByPeer === true && conn.broker.options.features.transportCloseIsDisconnect) {
+    conn.will = null;
+    conn.close('client-disconnect', true);
+  } else {
+    conn.close('connection-lost', false);
+  }
 }
 
 /**

@@ -22,6 +22,15 @@ export interface PeerFacts {
   };
 }
 
+/**
+ * A stream handed to `Broker.accept` may carry this flag: true when the transport saw an orderly
+ * close from the peer (a WebSocket close frame). With the `transportCloseIsDisconnect` feature
+ * such a close counts as a client DISCONNECT (no will).
+ */
+export interface CleanCloseMarker {
+  readonly closedCleanlyByPeer?: boolean;
+}
+
 /** Who is connecting: whatever `authenticate` decided. Opaque to the broker beyond these fields. */
 export interface Principal {
   readonly kind: 'certificate' | 'accessKey' | 'anonymous';
@@ -56,8 +65,11 @@ export interface ClientInfo {
 
 export type AuthenticateResult =
   | { readonly ok: true; readonly principal: Principal; readonly attachment?: unknown }
-  /** reasonCode is the MQTT 5 CONNACK code (0x86 bad user name or password, 0x87 not authorized, ...). */
-  | { readonly ok: false; readonly reasonCode: number; readonly reason?: string };
+  /**
+   * reasonCode is the MQTT 5 CONNACK code (0x86 bad user name or password, 0x87 not authorized, ...);
+   * principal, when known, is named in the connect-failed event.
+   */
+  | { readonly ok: false; readonly reasonCode: number; readonly reason?: string; readonly principal?: Principal };
 
 /** Why a connection ended, in broker terms; core/ maps these to AWS disconnectReason strings. */
 export type DisconnectCause =

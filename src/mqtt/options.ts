@@ -58,6 +58,8 @@ export interface BrokerFeatures {
   willDelay: boolean;
   /** Refuse publishes to `$` topics that no consumer owns (AWS reserved topic space). */
   restrictDollarTopics: boolean;
+  /** A transport-level orderly close (WebSocket close frame) counts as DISCONNECT: no will (AWS). */
+  transportCloseIsDisconnect: boolean;
 }
 
 export interface BrokerOptions {
@@ -119,6 +121,7 @@ export const awsFeatures: Readonly<BrokerFeatures> = {
   closeOnDeniedV4: true,
   willDelay: false,
   restrictDollarTopics: true,
+  transportCloseIsDisconnect: true,
 };
 
 export const mqttFeatures: Readonly<BrokerFeatures> = {
@@ -132,6 +135,7 @@ export const mqttFeatures: Readonly<BrokerFeatures> = {
   closeOnDeniedV4: false,
   willDelay: true,
   restrictDollarTopics: false,
+  transportCloseIsDisconnect: false,
 };
 
 /** Options for a profile, with any limits/features overridden. */

@@ -15,6 +15,12 @@ import type { RawData, WebSocket } from 'ws';
  */
 export class WebSocketDuplex extends Duplex {
   readonly #ws: WebSocket;
+  /**
+   * True once the peer closed the WebSocket with a close frame (any code but 1006, "abnormal
+   * closure", which ws reports when the connection dropped without one). The broker reads it:
+   * AWS IoT counts a close frame as a client-initiated disconnect (spec/mqtt.md section 8).
+   */
+  closedCleanlyByPeer = false;
 
   constructor(ws: WebSocket) {
     super({ allowHalfOpen: false });
@@ -29,7 +35,8 @@ export class WebSocketDuplex extends Duplex {
       const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
       if (!this.push(chunk)) ws.pause();
     });
-    ws.once('close', () => {
+    ws.once('close', (code: number) => {
+      this.closedCleanlyByPeer = code !== 1006;
       this.push(null);
     });
     ws.on('error', (err: Error) => {
