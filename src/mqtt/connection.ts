@@ -34,7 +34,7 @@ import {
 import type { BrokerImpl } from './broker.js';
 import type { CleanCloseMarker, ClientInfo, DisconnectCause, PeerFacts, Principal } from './hooks.js';
 import type { Message, MessageProperties, QoS } from './message.js';
-import { RC } from './reason-codes.js';
+import { RC, reasonText } from './reason-codes.js';
 import type { Session } from './session/session.js';
 import { validateTopicFilter, validateTopicName } from './topic.js';
 
@@ -451,7 +451,7 @@ export class Connection {
   /** A refused CONNECT: CONNACK with the failure code in the connection's protocol form, then close. */
   private refuse(reasonCode: number, cause: DisconnectCause): void {
     if (this.version === 5) {
-      this.writeNow(encodeOther({ cmd: 'connack', reasonCode, sessionPresent: false }, 5));
+      this.writeNow(encodeOther({ cmd: 'connack', reasonCode, sessionPresent: false, properties: { reasonString: reasonText(reasonCode) } }, 5));
     } else {
       const rc = v4ConnackCode(reasonCode);
       // AWS IoT closes a 3.1.1 connection refused by policy without a CONNACK (spec/mqtt.md section 3)
@@ -898,10 +898,12 @@ export class Connection {
     if (this.state === 'closed') return;
     if (this.version === 5) {
       if (this.state === 'connected') {
-        this.writeNow(encodeOther({ cmd: 'disconnect', reasonCode }, 5));
+        this.writeNow(encodeOther({ cmd: 'disconnect', reasonCode, properties: { reasonString: reasonText(reasonCode) } }, 5));
       } else if (this.state === 'connecting' || this.state === 'awaiting-connect') {
         // Before CONNACK the failure goes in a CONNACK [MQTT-3.2.2-?]
-        if (reasonCode >= 0x80) this.writeNow(encodeOther({ cmd: 'connack', reasonCode, sessionPresent: false }, 5));
+        if (reasonCode >= 0x80) {
+          this.writeNow(encodeOther({ cmd: 'connack', reasonCode, sessionPresent: false, properties: { reasonString: reasonText(reasonCode) } }, 5));
+        }
       }
     }
     this.close(cause, false);

@@ -39,3 +39,41 @@ export const RC = {
   SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED: 0xa1,
   WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED: 0xa2,
 } as const;
+
+const TEXT: Readonly<Record<number, string>> = {
+  0x80: 'Unspecified error',
+  0x81: 'Malformed Packet',
+  0x82: 'Protocol Error',
+  0x83: 'Implementation specific error',
+  0x84: 'Unsupported Protocol Version',
+  0x85: 'Client Identifier not valid',
+  0x86: 'Bad User Name or Password',
+  0x87: 'Not authorized',
+  0x88: 'Server unavailable',
+  0x89: 'Server busy',
+  0x8a: 'Banned',
+  0x8b: 'Server shutting down',
+  0x8c: 'Bad authentication method',
+  0x8d: 'Keep Alive timeout',
+  0x8e: 'Session taken over',
+  0x8f: 'Topic Filter invalid',
+  0x90: 'Topic Name invalid',
+  0x93: 'Receive Maximum exceeded',
+  0x94: 'Topic Alias invalid',
+  0x95: 'Packet too large',
+  0x96: 'Message rate too high',
+  0x97: 'Quota exceeded',
+  0x98: 'Administrative action',
+  0x99: 'Payload format invalid',
+  0x9a: 'Retain not supported',
+  0x9b: 'QoS not supported',
+  0x9e: 'Shared Subscriptions not supported',
+  0x9f: 'Connection rate exceeded',
+  0xa1: 'Subscription Identifiers not supported',
+  0xa2: 'Wildcard Subscriptions not supported',
+};
+
+/** The Reason String sent with a failure (MQTT 5 section 3.14.2.2.3): the reason code's name in the spec. */
+export function reasonText(reasonCode: number): string {
+  return TEXT[reasonCode] ?? `Reason code 0x${reasonCode.toString(16)}`;
+}
