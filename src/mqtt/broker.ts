@@ -497,7 +497,7 @@ export class BrokerImpl implements Broker {
         session.forget(e);
         continue;
       }
-      if (e.checkReceive && conn.client && !this.mayReceive(conn.client, e.message.topic)) {
+      if (e.checkReceive && conn.client && this.hooks.authorizeReceive && !this.mayReceive(conn.client, e.message.topic)) {
         session.forget(e);
         continue;
       }

@@ -230,6 +230,9 @@ export class Decoder {
       checkDecodedStrings(frame, packet.unsubscriptions);
       if (!packet.messageId) throw new DecodeError('packet identifier 0', 0x81); // [MQTT-2.3.1-1]
       if (packet.unsubscriptions.length === 0) throw new DecodeError('UNSUBSCRIBE without a topic filter', 0x82); // [MQTT-3.10.3-2]
+    } else if (packet.cmd === 'disconnect' && this.protocolVersion !== 5 && frame.length !== 2) {
+      // A 3.1.1 DISCONNECT has no variable header or payload: one with a body is malformed (not a normal disconnect)
+      throw new DecodeError('DISCONNECT with a body', 0x81);
     }
     return packet as InboundPacket;
   }
