@@ -219,6 +219,11 @@ export class Decoder {
       if (v !== 5 && packet.password !== undefined && packet.username === undefined) {
         throw new DecodeError('password flag set without user name flag', 0x81);
       }
+      // mqtt-packet stops after the last field it expects and ignores the rest of the Remaining
+      // Length. Re-encoding the parsed CONNECT gives the length a well-formed one has: anything
+      // else (bytes left over, a non-minimal length encoding [MQTT-1.5.5-1]) is malformed.
+      const expected = encodedLength(packet, v);
+      if (expected >= 0 && expected !== frame.length) throw new DecodeError('CONNECT length does not match its fields', 0x81);
     } else if (packet.cmd === 'subscribe') {
       checkDecodedStrings(
         frame,
@@ -306,6 +311,15 @@ function parseFrame(frame: Buffer, protocolVersion: ProtocolVersion): MqttPacket
     throw new DecodeError(msg, /protocol|version|reserved/i.test(msg) ? 0x82 : 0x81);
   }
   return packet;
+}
+
+/** The length mqtt-packet would encode a parsed packet with; -1 when it cannot encode it. */
+function encodedLength(packet: MqttPacket, protocolVersion: ProtocolVersion): number {
+  try {
+    return mqttPacket.generate(packet, { protocolVersion }).length;
+  } catch {
+    return -1;
+  }
 }
 
 /** Strings mqtt-packet decoded with toString(): a U+FFFD that is not in the frame was invalid UTF-8. */
