@@ -1,0 +1,89 @@
+/**
+ * Pagination (spec/http-api.md 3.8). Two wire styles share one token format:
+ *  - `nextToken` in, `nextToken` out, page size `maxResults` (ListThings, ListTopicRules, ...);
+ *  - `marker` in, `nextMarker` out, page size `pageSize` (ListCertificates, ListPolicies, ...).
+ * A token is base64 (standard alphabet with padding, so it satisfies botocore's marker pattern
+ * `[A-Za-z0-9+/]+={0,2}`) of `{"s": scope, "p": position}`: `scope` names the listing (a token from
+ * ListThings is refused by ListPolicies), `position` is the room's resume point (usually the sort
+ * key of the last item returned). A malformed or foreign token gives 400 InvalidRequestException.
+ *
+ * Usage (ListThings):
+ *   const page = readPage(req.query, { style: 'nextToken', scope: 'ListThings', maxSize: 250 });
+ *   const { items, next } = takePage(sortedThings, page, (t) => t.thingName);
+ *   return { things: items.map(toSummary), nextToken: next };
+ */
+import { AwsErrors } from '../shared/index.js';
+import type { ValueReader } from './values.js';
+
+export interface PageOptions {
+  readonly style: 'nextToken' | 'marker';
+  /** Names the listing; tokens only resume the listing that issued them. */
+  readonly scope: string;
+  /** Query parameter for the page size; default `maxResults` (nextToken style) / `pageSize` (marker style). */
+  readonly sizeParam?: string;
+  /** Default 50. */
+  readonly defaultSize?: number;
+  /** Largest accepted page size (the model's max); default 250. */
+  readonly maxSize?: number;
+}
+
+export interface PageRequest {
+  /** Resume after this position; undefined for the first page. */
+  readonly after: string | undefined;
+  readonly size: number;
+  readonly scope: string;
+}
+
+/** Reads the token and the page size from the query. */
+export function readPage(query: ValueReader, options: PageOptions): PageRequest {
+  const tokenParam = options.style === 'nextToken' ? 'nextToken' : 'marker';
+  const sizeParam = options.sizeParam ?? (options.style === 'nextToken' ? 'maxResults' : 'pageSize');
+  const size = query.int(sizeParam, { min: 1, max: options.maxSize ?? 250 }) ?? options.defaultSize ?? 50;
+  const token = query.string(tokenParam);
+  // The SDKs send an empty token as "no token"; treat it as the first page.
+  const after = token === undefined || token === '' ? undefined : decodePageToken(token, options.scope, tokenParam);
+  return { after, size, scope: options.scope };
+}
+
+export function encodePageToken(scope: string, position: string): string {
+  return Buffer.from(JSON.stringify({ s: scope, p: position }), 'utf8').toString('base64');
+}
+
+/** The position inside a token issued by `scope`; 400 when malformed or issued by another listing. */
+export function decodePageToken(token: string, scope: string, param = 'nextToken'): string {
+  const invalid = () => AwsErrors.invalidRequest(`The ${param} is invalid: ${token.length > 64 ? `${token.slice(0, 64)}...` : token}`);
+  if (token.length > 4096 || !/^[A-Za-z0-9+/]+={0,2}$/.test(token)) throw invalid();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  if (typeof parsed !== 'object' || parsed === null) throw invalid();
+  const { s, p } = parsed as { s?: unknown; p?: unknown };
+  if (s !== scope || typeof p !== 'string') throw invalid();
+  return p;
+}
+
+/**
+ * One page of an in-memory list that is already sorted by `keyOf` in `order` (string comparison).
+ * Resumes at the first item strictly after the token's position, so items deleted between pages do
+ * not break the listing. `next` (a token) is present only when another page exists.
+ */
+export function takePage<T>(
+  sorted: readonly T[],
+  page: PageRequest,
+  keyOf: (item: T) => string,
+  order: 'asc' | 'desc' = 'asc',
+): { items: T[]; next: string | undefined } {
+  const after = page.after;
+  let start = 0;
+  if (after !== undefined) {
+    start = sorted.findIndex((item) => (order === 'asc' ? keyOf(item) > after : keyOf(item) < after));
+    if (start < 0) start = sorted.length;
+  }
+  const items = sorted.slice(start, start + page.size);
+  const hasMore = start + page.size < sorted.length;
+  const last = items[items.length - 1];
+  return { items, next: hasMore && last !== undefined ? encodePageToken(page.scope, keyOf(last)) : undefined };
+}
