@@ -88,4 +88,5 @@ export {
 } from './credentials.js';
 export type { AccessKey, AccessKeySecret, AccessKeyStore, AdminCredentials } from './credentials.js';
 export { endpointRoutes, formatEndpointAddress, endpointTypes } from './routes/endpoint.js';
+export { thingRoutes } from './routes/things.js';
 export type { EndpointAddress, EndpointSource } from './routes/endpoint.js';

@@ -12,6 +12,10 @@ import type { Store } from '../store/index.js';
 import { loadOrCreateCa, loadOrCreateServerCertificate } from '../identity/index.js';
 import type { CertificateAuthority } from '../identity/index.js';
 import { listenHttp, listenHttps, listenTcp, listenTls } from '../transport/index.js';
+import { createApi, loadOrCreateAdminCredentials, staticAccessKeys, thingRoutes } from '../api/index.js';
+import type { Api } from '../api/index.js';
+import { createRegistryService } from '../registry/index.js';
+import type { RegistryService } from '../registry/index.js';
 import type { ConnectionHandler, ListenerHandle, RequestHandler } from '../transport/index.js';
 import type { ServerConfig } from './config.js';
 import { createAuthenticator } from './authenticate.js';
@@ -41,6 +45,9 @@ export interface RunningServer {
   readonly config: ServerConfig;
   readonly ca: CertificateAuthority;
   readonly logger: ServerLogger;
+  /** The AWS-shaped HTTP API served on the HTTPS (and HTTP) port. */
+  readonly api: Api;
+  readonly registry: RegistryService;
   /**
    * Stops accepting, closes the broker (clients disconnected, wills sent, sessions flushed), closes
    * the listeners and the store. Idempotent.
@@ -121,6 +128,20 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     const running = broker;
     cleanups.push(() => running.close());
 
+    // The AWS-shaped API (control and data plane) on the HTTPS/HTTP ports, SigV4 against the admin key.
+    const scope = { region: config.region, accountId: config.accountId };
+    const registry = createRegistryService({ store, scope, logger: logger.child({ room: 'registry' }) });
+    const admin = await loadOrCreateAdminCredentials(dataDir);
+    let mqttsPort = 0;
+    const api = await createApi({
+      logger: logger.child({ room: 'api' }),
+      credentials: staticAccessKeys([admin]),
+      routes: [thingRoutes(registry)],
+      endpoint: () => ({ host: advertisedHost(config), port: mqttsPort }),
+    });
+    cleanups.push(() => api.close());
+    const onRequest: RequestHandler = options.onRequest ?? api.handle;
+
     const transportLogger = logger.child({ room: 'transport' });
     const onConnection: ConnectionHandler = (stream, peer) => running.accept(stream, peer);
     const tls = { key: serverCertificate.privateKeyPem, cert: serverCertificate.certificatePem, ca: ca.certificatePem };
@@ -141,7 +162,9 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
           onConnection,
           maxMessageBytes,
           logger: transportLogger,
-          ...(options.onRequest !== undefined && { onRequest: options.onRequest }),
+          onRequest,
+          // MQTT over WebSocket needs a SigV4-presigned URL (spec/mqtt.md section 1), except under --dev
+          ...(config.dev ? {} : { verifyUpgrade: (req: Parameters<Api['verifyUpgrade']>[0]) => api.verifyUpgrade(req) }),
         }),
       'HTTPS',
       config.httpsPort,
@@ -161,12 +184,14 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
                 onConnection,
                 maxMessageBytes,
                 logger: transportLogger,
-                ...(options.onRequest !== undefined && { onRequest: options.onRequest }),
+                onRequest,
+                ...(config.dev ? {} : { verifyUpgrade: (req: Parameters<Api['verifyUpgrade']>[0]) => api.verifyUpgrade(req) }),
               }),
             'HTTP',
             config.httpPort,
           );
 
+    mqttsPort = mqtts.port;
     const host = advertisedHost(config);
     const endpoints: Endpoints = {
       mqtts: { host, port: mqtts.port },
@@ -191,6 +216,8 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
       config,
       ca,
       logger,
+      api,
+      registry,
       close(): Promise<void> {
         closed ??= (async () => {
           logger.info({}, 'shutting down');

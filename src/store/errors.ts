@@ -16,16 +16,21 @@ export type StoreErrorCode =
   | 'InvalidMigrations'
   /** The file is an SQLite database that Thingcore did not create. */
   | 'ForeignDatabase'
+  /** A check op of an `apply` batch did not hold (`opIndex` says which); the batch was rolled back. */
+  | 'ConditionFailed'
   /** A stored value could not be decoded. */
   | 'CorruptRecord';
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';
   readonly code: StoreErrorCode;
+  /** For 'ConditionFailed' and 'ApplyFailed' from a store that reports it: the failed op's index in the batch. */
+  readonly opIndex?: number;
 
-  constructor(code: StoreErrorCode, message: string, options?: { readonly cause?: unknown }) {
+  constructor(code: StoreErrorCode, message: string, options?: { readonly cause?: unknown; readonly opIndex?: number }) {
     super(message, options);
     this.code = code;
+    if (options?.opIndex !== undefined) this.opIndex = options.opIndex;
   }
 }
 

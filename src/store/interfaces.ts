@@ -7,6 +7,16 @@
  * of them (it rejects). Callers acknowledge to clients only after `apply` resolved.
  */
 import type { RetainedOp, SessionOp, StoredSession, MessageRecord } from './records.js';
+import type {
+  AttachmentQuery,
+  RegistryOp,
+  ThingPrincipalRecord,
+  ThingQuery,
+  ThingRecord,
+  ThingTypeQuery,
+  ThingTypeRecord,
+} from './records.js';
+import type { CaCertificateQuery, CaCertificateRecord, CertificateOp, CertificateQuery, CertificateRecord } from './records.js';
 
 export interface SessionStore {
   /** Every stored persistent session, with its subscriptions and owed messages (seq ascending). */
@@ -22,10 +32,46 @@ export interface RetainedStore {
   count(): Promise<number>;
 }
 
+/**
+ * Things, thing types and thing–principal attachments. Listings are pages in a stable order (things
+ * and types by name, binary; attachments by seq) that a caller continues from the last item it saw,
+ * so a page boundary never duplicates or skips an item that existed throughout.
+ * `apply` rejects with StoreError 'ConditionFailed' (its `opIndex` naming the op) when a check op does
+ * not hold, and 'ApplyFailed' when a write breaks integrity; either way nothing of the batch remains.
+ */
+export interface RegistryStore {
+  getThing(thingName: string): Promise<ThingRecord | undefined>;
+  listThings(query: ThingQuery): Promise<ThingRecord[]>;
+  getThingType(thingTypeName: string): Promise<ThingTypeRecord | undefined>;
+  listThingTypes(query: ThingTypeQuery): Promise<ThingTypeRecord[]>;
+  getAttachment(thingName: string, principal: string): Promise<ThingPrincipalRecord | undefined>;
+  /** The thing's attachments in attachment order. */
+  listThingPrincipals(thingName: string, query: AttachmentQuery): Promise<ThingPrincipalRecord[]>;
+  /** The principal's attachments in attachment order. */
+  listPrincipalThings(principal: string, query: AttachmentQuery): Promise<ThingPrincipalRecord[]>;
+  apply(ops: readonly RegistryOp[]): Promise<void>;
+}
+
+/**
+ * Device certificates and CA certificates (identity/). Listings are pages ordered by (creation date,
+ * id), ascending or descending, continued strictly after the last item seen. `apply` behaves as
+ * RegistryStore's: 'ConditionFailed' with `opIndex` for a check op that does not hold, nothing of a
+ * failed batch remains.
+ */
+export interface CertificateStore {
+  getCertificate(certificateId: string): Promise<CertificateRecord | undefined>;
+  listCertificates(query: CertificateQuery): Promise<CertificateRecord[]>;
+  getCaCertificate(certificateId: string): Promise<CaCertificateRecord | undefined>;
+  listCaCertificates(query: CaCertificateQuery): Promise<CaCertificateRecord[]>;
+  apply(ops: readonly CertificateOp[]): Promise<void>;
+}
+
 /** An opened database: the individual stores plus lifecycle. */
 export interface Store {
   readonly sessions: SessionStore;
   readonly retained: RetainedStore;
+  readonly registry: RegistryStore;
+  readonly certificates: CertificateStore;
   /** Flushes and closes; idempotent. */
   close(): Promise<void>;
 }

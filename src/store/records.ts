@@ -93,3 +93,229 @@ export type SessionOp =
 export type RetainedOp =
   | { readonly op: 'put'; readonly message: MessageRecord }
   | { readonly op: 'delete'; readonly topic: string };
+
+// ─── Registry (things, thing types, thing–principal attachments) ────────────────────────────────
+
+/** A thing as the registry stores it. Names are case-sensitive. */
+export interface ThingRecord {
+  readonly thingName: string;
+  /** UUID, fixed at creation. */
+  readonly thingId: string;
+  readonly thingTypeName?: string;
+  /** Attribute name → value, in the order given. */
+  readonly attributes: Readonly<Record<string, string>>;
+  /** 1 at creation, +1 per successful update. */
+  readonly version: number;
+  readonly billingGroupName?: string;
+  /** Wall-clock ms. */
+  readonly creationDateMs: number;
+}
+
+export interface ThingTypePropertiesRecord {
+  readonly thingTypeDescription?: string;
+  readonly searchableAttributes?: readonly string[];
+  /** Kept as given (AWS's mqtt5Configuration: { propagatingAttributes: [...] }). */
+  readonly mqtt5Configuration?: unknown;
+}
+
+export interface ThingTypeRecord {
+  readonly thingTypeName: string;
+  /** UUID, fixed at creation. */
+  readonly thingTypeId: string;
+  readonly thingTypeProperties: ThingTypePropertiesRecord;
+  readonly deprecated: boolean;
+  /** Wall-clock ms when it was deprecated; absent while not deprecated. */
+  readonly deprecationDateMs?: number;
+  /** Wall-clock ms. */
+  readonly creationDateMs: number;
+}
+
+export type ThingPrincipalType = 'EXCLUSIVE_THING' | 'NON_EXCLUSIVE_THING';
+
+/** One thing–principal attachment (many to many; at most one row per pair). */
+export interface ThingPrincipalRecord {
+  readonly thingName: string;
+  /** The principal as given: a certificate ARN, or another principal form the registry accepts. */
+  readonly principal: string;
+  readonly thingPrincipalType: ThingPrincipalType;
+  /** Wall-clock ms of the attachment. */
+  readonly attachedAtMs: number;
+  /** Store-assigned, increasing in attachment order; the listing order and cursor of attachments. */
+  readonly seq: number;
+}
+
+/** A page query over things, ordered by thingName (binary, ascending). */
+export interface ThingQuery {
+  /** Only names strictly after this one. */
+  readonly afterThingName?: string;
+  readonly limit: number;
+  readonly thingTypeName?: string;
+  /** With attributeValue: the thing has this attribute with this value (or value prefix). */
+  readonly attributeName?: string;
+  readonly attributeValue?: string;
+  /** attributeValue is a prefix of the value rather than the whole value. */
+  readonly attributeValueIsPrefix?: boolean;
+}
+
+/** A page query over thing types, ordered by thingTypeName. */
+export interface ThingTypeQuery {
+  readonly afterThingTypeName?: string;
+  readonly limit: number;
+  readonly thingTypeName?: string;
+}
+
+/** A page query over attachments, in attachment order (seq ascending). */
+export interface AttachmentQuery {
+  /** Only attachments with a seq strictly above this one. */
+  readonly afterSeq?: number;
+  readonly limit: number;
+  readonly thingPrincipalType?: ThingPrincipalType;
+}
+
+/**
+ * A registry write. `check*` ops are conditions: when one does not hold, the whole batch is rolled
+ * back and `apply` rejects with StoreError 'ConditionFailed' (whose `condition` names the failed op),
+ * so compare-and-set and "create unless it exists" need no separate read.
+ */
+export type RegistryOp =
+  /** Inserts or replaces the thing (attachments stay; renaming is not a thing). */
+  | { readonly op: 'putThing'; readonly thing: ThingRecord }
+  /** Deletes the thing and its attachments; nothing when absent. */
+  | { readonly op: 'deleteThing'; readonly thingName: string }
+  /** Inserts or replaces the thing type. */
+  | { readonly op: 'putThingType'; readonly thingType: ThingTypeRecord }
+  /** Deletes the thing type; nothing when absent. Fails the batch while a thing still has the type. */
+  | { readonly op: 'deleteThingType'; readonly thingTypeName: string }
+  /**
+   * Attaches, or changes the type of an existing attachment (which keeps its seq and attachedAtMs).
+   * Fails the batch when the thing does not exist.
+   */
+  | {
+      readonly op: 'attachPrincipal';
+      readonly thingName: string;
+      readonly principal: string;
+      readonly thingPrincipalType: ThingPrincipalType;
+      readonly attachedAtMs: number;
+    }
+  /** Nothing when absent. */
+  | { readonly op: 'detachPrincipal'; readonly thingName: string; readonly principal: string }
+  /** Holds when the thing is absent (exists: false), or present and — when given — at `version`. */
+  | { readonly op: 'checkThing'; readonly thingName: string; readonly exists: boolean; readonly version?: number }
+  /** Holds when the thing type is absent (exists: false), or present and — when given — in that deprecated state. */
+  | { readonly op: 'checkThingType'; readonly thingTypeName: string; readonly exists: boolean; readonly deprecated?: boolean }
+  /** Holds when the thing has no attached principal. */
+  | { readonly op: 'checkThingHasNoPrincipals'; readonly thingName: string }
+  /** Holds when no thing has this type. */
+  | { readonly op: 'checkThingTypeUnused'; readonly thingTypeName: string }
+  /**
+   * Holds when the principal is attached to no thing other than `thingName` (with `exclusiveOnly`:
+   * to no other thing with an EXCLUSIVE_THING attachment).
+   */
+  | {
+      readonly op: 'checkPrincipalNotAttachedElsewhere';
+      readonly principal: string;
+      readonly thingName: string;
+      readonly exclusiveOnly: boolean;
+    };
+
+// ─── Identity (certificates and CA certificates) ────────────────────────────────────────────────
+
+/** spec/http-api.md section 2. */
+export type CertificateStatus = 'ACTIVE' | 'INACTIVE' | 'REVOKED' | 'PENDING_TRANSFER' | 'REGISTER_INACTIVE' | 'PENDING_ACTIVATION';
+export type CaCertificateStatus = 'ACTIVE' | 'INACTIVE';
+export type CertificateMode = 'DEFAULT' | 'SNI_ONLY';
+export type AutoRegistrationStatus = 'ENABLE' | 'DISABLE';
+
+/** A registered device certificate. Never holds a private key. */
+export interface CertificateRecord {
+  /** Lowercase hex SHA-256 of the DER; the primary key. */
+  readonly certificateId: string;
+  readonly certificatePem: string;
+  readonly status: CertificateStatus;
+  /** The registered CA it was registered with; absent for CA-less certificates and those the built-in CA issued. */
+  readonly caCertificateId?: string;
+  /** Account id. */
+  readonly ownedBy: string;
+  /** Wall-clock ms. */
+  readonly creationDateMs: number;
+  /** Wall-clock ms. */
+  readonly lastModifiedDateMs: number;
+  /** 1 at registration, +1 per change. */
+  readonly customerVersion: number;
+  /** Changes on every write (compare-and-set token). */
+  readonly generationId: string;
+  /** The certificate's validity window, ms. */
+  readonly notBeforeMs: number;
+  readonly notAfterMs: number;
+  readonly certificateMode: CertificateMode;
+}
+
+/** RegisterCACertificate's registrationConfig (just-in-time provisioning), kept as given. */
+export interface RegistrationConfigRecord {
+  readonly templateBody?: string;
+  readonly roleArn?: string;
+  readonly templateName?: string;
+}
+
+/** A registered CA certificate. */
+export interface CaCertificateRecord {
+  readonly certificateId: string;
+  readonly certificatePem: string;
+  readonly status: CaCertificateStatus;
+  readonly autoRegistrationStatus: AutoRegistrationStatus;
+  readonly registrationConfig?: RegistrationConfigRecord;
+  readonly ownedBy: string;
+  readonly creationDateMs: number;
+  readonly lastModifiedDateMs: number;
+  readonly customerVersion: number;
+  readonly generationId: string;
+  readonly notBeforeMs: number;
+  readonly notAfterMs: number;
+  readonly certificateMode: CertificateMode;
+}
+
+/** Where a certificate listing stands: the (creationDateMs, certificateId) of the last item seen. */
+export interface CertificatePosition {
+  readonly creationDateMs: number;
+  readonly certificateId: string;
+}
+
+/**
+ * A page of certificates ordered by (creationDateMs, certificateId), ascending or descending; ties on
+ * the creation date are broken by id, so the order is total and a page boundary never skips or repeats.
+ */
+export interface CertificateQuery {
+  readonly limit: number;
+  readonly order: 'asc' | 'desc';
+  /** Only certificates strictly after this position in `order`. */
+  readonly after?: CertificatePosition;
+  /** Only certificates registered with this CA. */
+  readonly caCertificateId?: string;
+}
+
+/** A page of CA certificates, ordered as CertificateQuery. */
+export interface CaCertificateQuery {
+  readonly limit: number;
+  readonly order: 'asc' | 'desc';
+  readonly after?: CertificatePosition;
+  /** Only CAs whose registrationConfig names this provisioning template. */
+  readonly templateName?: string;
+}
+
+/**
+ * A certificate-store write. `check*` ops are conditions, as in RegistryOp: when one does not hold the
+ * batch is rolled back and `apply` rejects with StoreError 'ConditionFailed' (its `opIndex` naming it).
+ */
+export type CertificateOp =
+  /** Inserts or replaces the certificate. */
+  | { readonly op: 'putCertificate'; readonly certificate: CertificateRecord }
+  /** Nothing when absent. */
+  | { readonly op: 'deleteCertificate'; readonly certificateId: string }
+  /** Inserts or replaces the CA certificate (its device certificates are not touched). */
+  | { readonly op: 'putCaCertificate'; readonly caCertificate: CaCertificateRecord }
+  /** Nothing when absent; device certificates registered with it stay. */
+  | { readonly op: 'deleteCaCertificate'; readonly certificateId: string }
+  /** Holds when the certificate is absent (exists: false), or present and — when given — at `generationId`. */
+  | { readonly op: 'checkCertificate'; readonly certificateId: string; readonly exists: boolean; readonly generationId?: string }
+  /** The same for a CA certificate. */
+  | { readonly op: 'checkCaCertificate'; readonly certificateId: string; readonly exists: boolean; readonly generationId?: string };

@@ -129,7 +129,8 @@ describe('transports (dev server, aws profile)', () => {
     const { status, body } = await httpsGet(ts, '/health');
     assert.equal(status, 200);
     assert.deepEqual(JSON.parse(body), { status: 'ok' });
-    assert.equal((await httpsGet(ts, '/nowhere')).status, 404);
+    // Every other path is the AWS-shaped API: an unsigned request is refused before routing.
+    assert.equal((await httpsGet(ts, '/nowhere')).status, 403);
   });
 });
 

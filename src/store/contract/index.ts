@@ -12,15 +12,21 @@ import type { StoreContractFactory } from './factory.js';
 import { describeSessionStore } from './session-store.contract.js';
 import { describeRetainedStore } from './retained-store.contract.js';
 import { describeStoreLifecycle } from './store-lifecycle.contract.js';
+import { describeRegistryStore } from './registry-store.contract.js';
+import { describeCertificateStore } from './certificate-store.contract.js';
 
 export type { StoreContractFactory, StoreTestContext } from './factory.js';
 export { withStore } from './factory.js';
 export * from './fixtures.js';
-export { describeSessionStore, describeRetainedStore, describeStoreLifecycle };
+export { describeSessionStore, describeRetainedStore, describeStoreLifecycle, describeRegistryStore };
+export { thingRecord, thingTypeRecord, certArn } from './registry-store.contract.js';
+export { describeCertificateStore, certificateRecord, caCertificateRecord, certificateIdOf } from './certificate-store.contract.js';
 
 /** Every suite above, for one backend. */
 export function describeStore(factory: StoreContractFactory): void {
   describeSessionStore(factory);
   describeRetainedStore(factory);
+  describeRegistryStore(factory);
+  describeCertificateStore(factory);
   describeStoreLifecycle(factory);
 }

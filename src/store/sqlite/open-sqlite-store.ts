@@ -23,6 +23,8 @@ import { SqliteHandle } from './handle.js';
 import { migrate, registeredMigrations, type RoomMigrations, type SqliteDatabase } from './migrations.js';
 import { SqliteSessionStore } from './session-store.js';
 import { SqliteRetainedStore } from './retained-store.js';
+import { SqliteRegistryStore } from './registry-store.js';
+import { SqliteCertificateStore } from './certificate-store.js';
 
 export interface SqliteStoreOptions {
   /** Database file path (its directory must exist), or ':memory:'. */
@@ -39,11 +41,15 @@ class SqliteStore implements Store {
   readonly #handle: SqliteHandle;
   readonly sessions: SqliteSessionStore;
   readonly retained: SqliteRetainedStore;
+  readonly registry: SqliteRegistryStore;
+  readonly certificates: SqliteCertificateStore;
 
   constructor(handle: SqliteHandle) {
     this.#handle = handle;
     this.sessions = new SqliteSessionStore(handle);
     this.retained = new SqliteRetainedStore(handle);
+    this.registry = new SqliteRegistryStore(handle);
+    this.certificates = new SqliteCertificateStore(handle);
   }
 
   async close(): Promise<void> {

@@ -9,6 +9,7 @@ import type { SessionOp, Store } from '../index.js';
 import { isStoreError, openSqliteStore } from '../index.js';
 import { describeStore, describeStoreLifecycle, messageRecord, sessionMessage, sessionRecord, type StoreContractFactory } from '../contract/index.js';
 import { openSqliteDatabase } from './open-sqlite-store.js';
+import { registeredMigrations } from './migrations.js';
 
 const root = mkdtempSync(join(tmpdir(), 'thingcore-store-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -187,11 +188,13 @@ describe('SQLite store specifics', () => {
     const db = inspect(path);
     try {
       const versions = db.prepare('SELECT room, version FROM schema_version ORDER BY room').all();
-      assert.deepStrictEqual(versions, [
-        { room: 'retained', version: 1 },
-        { room: 'sessions', version: 1 },
+      // Every registered room at its newest version (the list grows as rooms are added), plus widgets at 2.
+      const expected = [
+        ...registeredMigrations().map(({ room, migrations }) => ({ room, version: migrations.length })),
         { room: 'widgets', version: 2 },
-      ]);
+      ].sort((a, b) => (a.room < b.room ? -1 : 1));
+      assert.ok(expected.some((v) => v.room === 'sessions') && expected.some((v) => v.room === 'registry'));
+      assert.deepStrictEqual(versions, expected);
       assert.deepStrictEqual(db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('widgets'), ['id', 'colour']);
     } finally {
       db.close();
