@@ -101,7 +101,9 @@ function objectReader(obj: Readonly<Record<string, unknown>>, prefix: string): J
       const out: Record<string, string> = {};
       for (const [k, v] of Object.entries(value)) {
         if (typeof v !== 'string') throw AwsErrors.invalidRequest(`Invalid value for '${path(name)}.${k}': expected a string`);
-        out[k] = v;
+        // defineProperty, not assignment: '__proto__' is a legal key (an attribute name) and
+        // assignment would set the prototype instead of a member.
+        Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
       }
       return out;
     },
