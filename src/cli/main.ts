@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // The `thingcore` binary.
-import { createProgram } from './program.js';
+import { createProgram, reportFailure } from './program.js';
 
 createProgram()
   .parseAsync(process.argv)
   .catch((err: unknown) => {
-    process.stderr.write(`thingcore: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
+    // exitCode rather than exit(): what was written to a piped stdout/stderr is flushed first.
+    process.exitCode = reportFailure(err);
   });
