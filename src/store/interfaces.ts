@@ -17,6 +17,7 @@ import type {
   ThingTypeRecord,
 } from './records.js';
 import type { CaCertificateQuery, CaCertificateRecord, CertificateOp, CertificateQuery, CertificateRecord } from './records.js';
+import type { NamedShadowQuery, ShadowHistoryQuery, ShadowHistoryRecord, ShadowRecord, ShadowWrite, ShadowWriteOutcome } from './records.js';
 
 export interface SessionStore {
   /** Every stored persistent session, with its subscriptions and owed messages (seq ascending). */
@@ -66,12 +67,33 @@ export interface CertificateStore {
   apply(ops: readonly CertificateOp[]): Promise<void>;
 }
 
+/**
+ * Device shadows (shadow/): the current document or tombstone per (thingName, shadowName; '' =
+ * classic), and the history of accepted versions. `write` is the group commit: all of its writes in
+ * one transaction, each conditional on its own `expected` row (a compare-and-set that does not
+ * hold skips only that write, reported as 'conflict'); it rejects, with nothing written, only when
+ * the transaction itself fails.
+ */
+export interface ShadowStore {
+  /** The current row, live or tombstone; undefined when there is none. */
+  getShadow(thingName: string, shadowName: string): Promise<ShadowRecord | undefined>;
+  /** Names of the thing's live named shadows (never the classic one), binary order. */
+  listNamedShadows(thingName: string, query: NamedShadowQuery): Promise<string[]>;
+  /** The shadow's kept versions, newest first. */
+  listShadowHistory(thingName: string, shadowName: string, query: ShadowHistoryQuery): Promise<ShadowHistoryRecord[]>;
+  /** One outcome per write, in order. */
+  write(writes: readonly ShadowWrite[]): Promise<ShadowWriteOutcome[]>;
+  /** Removes tombstones written before `deletedBeforeMs`; resolves with how many. */
+  purgeTombstones(deletedBeforeMs: number): Promise<number>;
+}
+
 /** An opened database: the individual stores plus lifecycle. */
 export interface Store {
   readonly sessions: SessionStore;
   readonly retained: RetainedStore;
   readonly registry: RegistryStore;
   readonly certificates: CertificateStore;
+  readonly shadows: ShadowStore;
   /** Flushes and closes; idempotent. */
   close(): Promise<void>;
 }

@@ -319,3 +319,77 @@ export type CertificateOp =
   | { readonly op: 'checkCertificate'; readonly certificateId: string; readonly exists: boolean; readonly generationId?: string }
   /** The same for a CA certificate. */
   | { readonly op: 'checkCaCertificate'; readonly certificateId: string; readonly exists: boolean; readonly generationId?: string };
+
+// ─── Shadows (device shadow documents, their tombstones and history) ───────────────────────────
+
+/**
+ * A shadow's current row: the live document, or the tombstone a delete leaves so that a shadow
+ * re-created soon after continues the version (spec/shadow.md 5.4). `shadowName` is '' for the
+ * classic (unnamed) shadow. The store never interprets `document`.
+ */
+export interface ShadowRecord {
+  readonly thingName: string;
+  /** '' = the classic shadow. */
+  readonly shadowName: string;
+  /** The document's version; for a tombstone, the version the deleted document had. */
+  readonly version: number;
+  /** JSON text of the document (the shadow room's format); null for a tombstone. */
+  readonly document: string | null;
+  /** Wall-clock ms of the write (for a tombstone: of the delete). */
+  readonly updatedAtMs: number;
+}
+
+/** One accepted version of a shadow, kept in its history. */
+export interface ShadowHistoryRecord {
+  readonly thingName: string;
+  readonly shadowName: string;
+  readonly version: number;
+  /** JSON text of the document at this version. */
+  readonly document: string;
+  /** Wall-clock ms when this version was written. */
+  readonly updatedAtMs: number;
+}
+
+/** What the current row must be for a ShadowWrite to happen. */
+export interface ShadowExpectation {
+  readonly version: number;
+  /** true: the row is a tombstone; false: a live document. */
+  readonly deleted: boolean;
+}
+
+/** How much history to keep after a live write. */
+export interface ShadowHistoryRetention {
+  /** Keep at most this many newest versions; 0 keeps none (and appends nothing). */
+  readonly maxVersions: number;
+  /** Also drop versions written before this wall-clock ms. */
+  readonly notBeforeMs?: number;
+}
+
+/**
+ * One conditional shadow write. It happens only when the current row matches `expected` (null: there
+ * is no row at all); otherwise it is skipped with the outcome 'conflict' and the other writes of the
+ * batch still happen. A live write with `history` appends its version to the history and prunes it;
+ * history entries at or above the written version (left by an earlier incarnation) are dropped
+ * first. A tombstone write drops the shadow's whole history.
+ */
+export interface ShadowWrite {
+  readonly shadow: ShadowRecord;
+  readonly expected: ShadowExpectation | null;
+  readonly history?: ShadowHistoryRetention;
+}
+
+export type ShadowWriteOutcome = 'written' | 'conflict';
+
+/** A page of a thing's live named shadows, by shadowName (binary, ascending). */
+export interface NamedShadowQuery {
+  /** Only names strictly after this one. */
+  readonly afterShadowName?: string;
+  readonly limit: number;
+}
+
+/** A page of a shadow's history, newest version first. */
+export interface ShadowHistoryQuery {
+  /** Only versions strictly below this one. */
+  readonly beforeVersion?: number;
+  readonly limit: number;
+}

@@ -14,6 +14,7 @@ import { describeRetainedStore } from './retained-store.contract.js';
 import { describeStoreLifecycle } from './store-lifecycle.contract.js';
 import { describeRegistryStore } from './registry-store.contract.js';
 import { describeCertificateStore } from './certificate-store.contract.js';
+import { describeShadowStore } from './shadow-store.contract.js';
 
 export type { StoreContractFactory, StoreTestContext } from './factory.js';
 export { withStore } from './factory.js';
@@ -21,6 +22,7 @@ export * from './fixtures.js';
 export { describeSessionStore, describeRetainedStore, describeStoreLifecycle, describeRegistryStore };
 export { thingRecord, thingTypeRecord, certArn } from './registry-store.contract.js';
 export { describeCertificateStore, certificateRecord, caCertificateRecord, certificateIdOf } from './certificate-store.contract.js';
+export { describeShadowStore, shadowRecord } from './shadow-store.contract.js';
 
 /** Every suite above, for one backend. */
 export function describeStore(factory: StoreContractFactory): void {
@@ -28,5 +30,6 @@ export function describeStore(factory: StoreContractFactory): void {
   describeRetainedStore(factory);
   describeRegistryStore(factory);
   describeCertificateStore(factory);
+  describeShadowStore(factory);
   describeStoreLifecycle(factory);
 }

@@ -25,6 +25,7 @@ import { SqliteSessionStore } from './session-store.js';
 import { SqliteRetainedStore } from './retained-store.js';
 import { SqliteRegistryStore } from './registry-store.js';
 import { SqliteCertificateStore } from './certificate-store.js';
+import { SqliteShadowStore } from './shadow-store.js';
 
 export interface SqliteStoreOptions {
   /** Database file path (its directory must exist), or ':memory:'. */
@@ -43,6 +44,7 @@ class SqliteStore implements Store {
   readonly retained: SqliteRetainedStore;
   readonly registry: SqliteRegistryStore;
   readonly certificates: SqliteCertificateStore;
+  readonly shadows: SqliteShadowStore;
 
   constructor(handle: SqliteHandle) {
     this.#handle = handle;
@@ -50,6 +52,7 @@ class SqliteStore implements Store {
     this.retained = new SqliteRetainedStore(handle);
     this.registry = new SqliteRegistryStore(handle);
     this.certificates = new SqliteCertificateStore(handle);
+    this.shadows = new SqliteShadowStore(handle);
   }
 
   async close(): Promise<void> {
