@@ -362,7 +362,7 @@ export class BrokerImpl implements Broker {
         // The will's Message Expiry counts from its publication, not from CONNECT [MQTT-3.1.3.2.4]
         const now = Date.now();
         const expiry = will.expiresAtMs !== undefined ? { expiresAtMs: will.expiresAtMs + (now - will.createdAtMs) } : {};
-        this.route({ ...will, ...expiry, createdAtMs: now }, client);
+        this.route({ ...will, ...expiry, createdAtMs: now, isWill: true }, client);
       };
       const delaySec = Math.min(conn.willDelaySec, session.persistent ? session.sessionExpiryIntervalSec : 0);
       if (delaySec > 0 && !this.closing) {
@@ -549,7 +549,7 @@ export class BrokerImpl implements Broker {
       this.persister.addRetainedOp({ op: 'delete', topic });
       return this.persister.enabled;
     }
-    const { publisherClientId: _p, ...record } = message;
+    const { publisherClientId: _p, isWill: _w, ...record } = message;
     this.retained.set(record);
     this.persister.addRetainedOp({ op: 'put', message: record });
     return this.persister.enabled && message.qos > 0;

@@ -16,4 +16,6 @@ export interface Message extends MessageRecord {
   readonly retain: boolean;
   /** Client id of the publisher (for No Local); undefined for messages the server itself publishes. */
   readonly publisherClientId?: string;
+  /** Set on a will published for a connection that ended (consumers such as shadows ignore wills). */
+  readonly isWill?: true;
 }
