@@ -89,4 +89,6 @@ export {
 export type { AccessKey, AccessKeySecret, AccessKeyStore, AdminCredentials } from './credentials.js';
 export { endpointRoutes, formatEndpointAddress, endpointTypes } from './routes/endpoint.js';
 export { thingRoutes } from './routes/things.js';
+export { certificateRoutes } from './routes/certificates.js';
+export { shadowRoutes, type ShadowReplyPublisher } from './routes/shadows.js';
 export type { EndpointAddress, EndpointSource } from './routes/endpoint.js';

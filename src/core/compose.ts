@@ -9,17 +9,19 @@ import { createBroker } from '../mqtt/index.js';
 import type { Broker } from '../mqtt/index.js';
 import { openSqliteStore } from '../store/index.js';
 import type { Store } from '../store/index.js';
-import { loadOrCreateCa, loadOrCreateServerCertificate } from '../identity/index.js';
-import type { CertificateAuthority } from '../identity/index.js';
+import { createIdentityService, loadOrCreateCa, loadOrCreateServerCertificate } from '../identity/index.js';
+import type { CertificateAuthority, IdentityService } from '../identity/index.js';
 import { listenHttp, listenHttps, listenTcp, listenTls } from '../transport/index.js';
-import { createApi, loadOrCreateAdminCredentials, staticAccessKeys, thingRoutes } from '../api/index.js';
+import { certificateRoutes, createApi, loadOrCreateAdminCredentials, shadowRoutes, staticAccessKeys, thingRoutes } from '../api/index.js';
 import type { Api } from '../api/index.js';
 import { createRegistryService } from '../registry/index.js';
 import type { RegistryService } from '../registry/index.js';
 import type { ConnectionHandler, ListenerHandle, RequestHandler } from '../transport/index.js';
 import type { ServerConfig } from './config.js';
-import { createAuthenticator } from './authenticate.js';
+import { createAuthenticator, watchCertificateStatus } from './authenticate.js';
 import { createLifecycleEvents } from './lifecycle-events.js';
+import { startShadows } from './shadow-wiring.js';
+import type { ShadowService } from '../shadow/index.js';
 import type { LifecycleEvents } from './lifecycle-events.js';
 import { createLogger } from './logger.js';
 import type { ServerLogger } from './logger.js';
@@ -44,10 +46,14 @@ export interface RunningServer {
   readonly dataDir: string;
   readonly config: ServerConfig;
   readonly ca: CertificateAuthority;
+  /** Certificates and CA certificates (register, change status, authenticate). */
+  readonly identity: IdentityService;
   readonly logger: ServerLogger;
   /** The AWS-shaped HTTP API served on the HTTPS (and HTTP) port. */
   readonly api: Api;
   readonly registry: RegistryService;
+  /** Device shadows (the service behind the MQTT reserved topics and the HTTP data plane). */
+  readonly shadows: ShadowService;
   /**
    * Stops accepting, closes the broker (clients disconnected, wills sent, sessions flushed), closes
    * the listeners and the store. Idempotent.
@@ -78,6 +84,14 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
 
     const ca = await loadOrCreateCa(dataDir);
     const serverCertificate = await loadOrCreateServerCertificate(dataDir, ca, config.hostNames);
+    // `registry` is created below; isAttached only runs later, on DeleteCertificate.
+    const identity: IdentityService = createIdentityService({
+      store,
+      ca,
+      scope: { region: config.region, accountId: config.accountId },
+      logger: logger.child({ room: 'identity' }),
+      isAttached: async (certificateArn) => (await registry.listPrincipalThings({ principal: certificateArn, maxResults: 1 })).things.length > 0,
+    });
     logger.info(
       { caCertificateId: ca.certificateId, hostNames: serverCertificate.hostNames, issued: serverCertificate.issued },
       serverCertificate.issued ? 'issued the server certificate' : 'using the server certificate',
@@ -105,6 +119,7 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
 
     // Assigned once the broker exists; lifecycle events can only fire after that.
     let broker: Broker | undefined = undefined;
+    let api: Api | undefined = undefined;
     let closing = false;
     const lifecycle: LifecycleEvents = createLifecycleEvents({
       publish: (message) => {
@@ -119,7 +134,17 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     broker = await createBroker({
       options: config.broker,
       hooks: {
-        authenticate: createAuthenticator({ ca, dev: config.dev, logger: logger.child({ room: 'core', component: 'authenticate' }) }),
+        authenticate: createAuthenticator({
+          identity,
+          dev: config.dev,
+          logger: logger.child({ room: 'core', component: 'authenticate' }),
+          // The API (and so the SigV4 verifier) is built after the broker: bound late.
+          verifyWebSocket: (request) => {
+            if (api === undefined) return { ok: false, message: 'the server is starting' };
+            const r = api.verify({ method: 'GET', url: request.url, rawHeaders: request.rawHeaders });
+            return r.ok ? { ok: true, accessKeyId: r.accessKeyId } : { ok: false, message: r.message };
+          },
+        }),
         onEvent: (event) => lifecycle.onEvent(event),
       },
       store: { sessions: store.sessions, retained: store.retained },
@@ -127,16 +152,26 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     });
     const running = broker;
     cleanups.push(() => running.close());
+    // Device shadows on the reserved $aws/things/+/shadow/… request topics (closed before the broker).
+    const shadows = startShadows({ broker: running, store, logger: logger.child({ room: 'shadow' }) });
+    cleanups.push(() => shadows.close());
+    cleanups.push(watchCertificateStatus(running, identity, logger.child({ room: 'core', component: 'authenticate' })));
 
     // The AWS-shaped API (control and data plane) on the HTTPS/HTTP ports, SigV4 against the admin key.
     const scope = { region: config.region, accountId: config.accountId };
-    const registry = createRegistryService({ store, scope, logger: logger.child({ room: 'registry' }) });
+    const registry = createRegistryService({
+      store,
+      scope,
+      logger: logger.child({ room: 'registry' }),
+      // Attaching an unregistered certificate is ResourceNotFoundException, as in AWS.
+      principalExists: async (p) => !p.startsWith('arn:') || identity.certificateExists(p),
+    });
     const admin = await loadOrCreateAdminCredentials(dataDir);
     let mqttsPort = 0;
-    const api = await createApi({
+    api = await createApi({
       logger: logger.child({ room: 'api' }),
       credentials: staticAccessKeys([admin]),
-      routes: [thingRoutes(registry)],
+      routes: [thingRoutes(registry), certificateRoutes(identity), shadowRoutes(shadows.service, shadows.publish)],
       endpoint: () => ({ host: advertisedHost(config), port: mqttsPort }),
     });
     cleanups.push(() => api.close());
@@ -215,9 +250,11 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
       dataDir,
       config,
       ca,
+      identity,
       logger,
       api,
       registry,
+      shadows: shadows.service,
       close(): Promise<void> {
         closed ??= (async () => {
           logger.info({}, 'shutting down');

@@ -10,9 +10,10 @@ const dayMs = 24 * 60 * 60 * 1000;
 const clockSkewMs = 5 * 60 * 1000;
 
 export interface SignRequest {
-  /** Subject as [{ CN: ['name'] }, ...]: structured, so no DN escaping is involved. */
-  readonly subject: x509.JsonName;
-  readonly publicKey: CryptoKey;
+  /** Subject as [{ CN: ['name'] }, ...] (structured, so no DN escaping is involved), or a parsed Name (a CSR's). */
+  readonly subject: x509.JsonName | x509.Name;
+  /** A WebCrypto key, or a parsed SubjectPublicKeyInfo (a CSR's key, of any algorithm). */
+  readonly publicKey: CryptoKey | x509.PublicKey;
   readonly notBefore: Date;
   readonly notAfter: Date;
   readonly extensions: readonly x509.Extension[];

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'mqtt';
 import type { MqttClient } from 'mqtt';
+import { IoTClient, RegisterCertificateCommand } from '@aws-sdk/client-iot';
+import { parseSharedCredentials } from '../../src/api/index.js';
 import { issueClientCertificate, loadOrCreateCa } from '../../src/identity/index.js';
 import type { Endpoints } from '../../src/core/index.js';
 
@@ -60,7 +62,7 @@ function kill(child: ChildProcess): void {
 describe('thingcore serve', () => {
   it('starts, serves TCP and mutual-TLS clients, and exits 0 on SIGTERM', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'thingcore-cli-'));
-    const { child, output } = runCli(['serve', '--data-dir', dataDir, '--mqtts-port', '0', '--https-port', '0', '--mqtt-port', '0', '--dev']);
+    const { child, output } = runCli(['serve', '--data-dir', dataDir, '--mqtts-port', '0', '--https-port', '0', '--mqtt-port', '0', '--http-port', '0', '--dev']);
     const clients: MqttClient[] = [];
     try {
       const endpoints = JSON.parse(await waitForFile(join(dataDir, 'endpoints.json'), child, 20_000)) as Endpoints;
@@ -73,6 +75,15 @@ describe('thingcore serve', () => {
 
       const ca = await loadOrCreateCa(dataDir);
       const device = await issueClientCertificate(ca, { commonName: 'cli-device' });
+      // Mutual TLS accepts registered ACTIVE certificates only: register it through the API with the generated key.
+      const profile = parseSharedCredentials(await readFile(join(dataDir, 'credentials'), 'utf8')).get('default');
+      const iot = new IoTClient({
+        endpoint: `http://127.0.0.1:${endpoints.http?.port ?? 0}`,
+        region: 'us-east-1',
+        credentials: { accessKeyId: profile?.get('aws_access_key_id') ?? '', secretAccessKey: profile?.get('aws_secret_access_key') ?? '' },
+      });
+      await iot.send(new RegisterCertificateCommand({ certificatePem: device.certificatePem, setAsActive: true }));
+      iot.destroy();
       const publisher = await connectAndWait(`mqtts://localhost:${endpoints.mqtts.port}`, {
         protocolVersion: 4,
         clientId: 'cli-pub',

@@ -73,9 +73,18 @@ export interface ClientOptions extends IClientOptions {
   readonly certificate?: { readonly certificatePem: string; readonly privateKeyPem: string } | null;
 }
 
-/** A client certificate issued by the test server's CA. */
-export function issueDeviceCertificate(ts: TestServer, commonName = 'test-device'): Promise<IssuedCertificate> {
-  return issueClientCertificate(ts.ca, { commonName });
+/**
+ * A client certificate issued by the test server's CA and registered ACTIVE (mutual TLS accepts only
+ * registered ACTIVE certificates); `register: false` leaves it unregistered.
+ */
+export async function issueDeviceCertificate(
+  ts: TestServer,
+  commonName = 'test-device',
+  options: { readonly register?: boolean } = {},
+): Promise<IssuedCertificate> {
+  const issued = await issueClientCertificate(ts.ca, { commonName });
+  if (options.register !== false) await ts.server.identity.registerCertificate({ certificatePem: issued.certificatePem, setAsActive: true });
+  return issued;
 }
 
 /** The URL and TLS options for one transport. */
