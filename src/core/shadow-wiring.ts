@@ -18,12 +18,13 @@
  * broker's authorizePublish (policy/), before a message ever reaches this consumer. `mayAct` is the
  * extra, per-operation check for later needs; absent, everything the broker let through is served.
  *
- * Not handled here (the broker does not tell): a will message on a shadow request topic should be
- * ignored by the shadow service (spec/mqtt.md 8) but is served like any publish.
+ * Wills: a will message on a shadow request topic still reaches subscribers and rules, but the
+ * shadow service does not act on it (spec/shadow.md 2.1, spec/mqtt.md 8): the broker marks wills
+ * (`Message.isWill`) and this consumer drops them.
  */
 import type { Broker, ClientInfo, Logger, Message } from '../mqtt/index.js';
 import { createShadowService, parseShadowRequestTopic, shadowRequestFilters, ShadowErrors } from '../shadow/index.js';
-import type { ShadowOperation, ShadowResult, ShadowService, ShadowServiceOptions } from '../shadow/index.js';
+import type { ShadowOperation, ShadowReply, ShadowResult, ShadowService, ShadowServiceOptions } from '../shadow/index.js';
 import type { ShadowStore } from '../store/index.js';
 
 /** May `client` (undefined: published by the server itself) perform `action` on this shadow? */
@@ -63,18 +64,11 @@ export function wireShadows(options: ShadowWiringOptions): ShadowWiring {
     } else {
       result = await shadows[operation](thingName, shadowName, message.payload);
     }
-    // Handed over together so they are routed in order; awaited only to report failures.
-    const published = result.replies.map((reply) => broker.publish({ topic: reply.topic, payload: reply.payload, qos: 1 }));
-    const outcomes = await Promise.allSettled(published);
-    for (const outcome of outcomes) {
-      if (outcome.status === 'rejected' && !closed) {
-        logger.error({ err: outcome.reason, topic: message.topic }, 'publishing a shadow reply failed');
-      }
-    }
+    await publishReplies(broker, result.replies, logger, () => closed);
   };
 
   const consume = (message: Message, client: ClientInfo | undefined): void => {
-    if (closed) return;
+    if (closed || message.isWill === true) return;
     const work = serve(message, client).catch((err: unknown) => {
       logger.error({ err, topic: message.topic }, 'shadow request failed');
     });
@@ -94,6 +88,26 @@ export function wireShadows(options: ShadowWiringOptions): ShadowWiring {
       return closing;
     },
   };
+}
+
+/**
+ * Hands `replies` to the broker in one synchronous run (so they are routed in order), at QoS 1,
+ * never retained; resolves once all are routed. A failure is logged (unless `quiet()`), never thrown:
+ * the operation behind the replies is already durable.
+ */
+export async function publishReplies(
+  broker: Pick<Broker, 'publish'>,
+  replies: readonly ShadowReply[],
+  logger: Logger,
+  quiet: () => boolean = () => false,
+): Promise<void> {
+  const published = replies.map((reply) => broker.publish({ topic: reply.topic, payload: reply.payload, qos: 1 }));
+  const outcomes = await Promise.allSettled(published);
+  outcomes.forEach((outcome, i) => {
+    if (outcome.status === 'rejected' && !quiet()) {
+      logger.error({ err: outcome.reason, topic: replies[i]?.topic }, 'publishing a shadow reply failed');
+    }
+  });
 }
 
 async function decide(
@@ -124,6 +138,11 @@ export interface StartShadowsOptions {
 export interface RunningShadows {
   /** For the HTTP data plane (GetThingShadow, UpdateThingShadow, DeleteThingShadow, ListNamedShadowsForThing). */
   readonly service: ShadowService;
+  /**
+   * Publishes the replies of an operation served elsewhere (the HTTP data plane) exactly as the MQTT
+   * path does: same QoS, same order, through the broker. Resolves once routed; never rejects.
+   */
+  publish(replies: readonly ShadowReply[]): Promise<void>;
   /** Stops consuming, answers what was taken, waits for the last commits. Idempotent. */
   close(): Promise<void>;
 }
@@ -140,6 +159,7 @@ export function startShadows(options: StartShadowsOptions): RunningShadows {
   let closing: Promise<void> | undefined;
   return {
     service,
+    publish: (replies) => publishReplies(options.broker, replies, options.logger, () => closing !== undefined),
     close() {
       closing ??= wiring.close().then(() => service.close());
       return closing;
