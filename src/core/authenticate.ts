@@ -16,6 +16,7 @@
  * Fails closed: a throw or rejection (the store failing) refuses (the broker treats it so).
  */
 import type { AuthenticateResult, Broker, ConnectInfo, Logger } from '../mqtt/index.js';
+import { anonymousPrincipal } from '../mqtt/index.js';
 import type { CertificateFacts, CertificateRefusal, IdentityService } from '../identity/index.js';
 
 export const reasonBadUserNameOrPassword = 0x86;
@@ -130,13 +131,13 @@ export function createAuthenticator(options: AuthenticatorOptions): (info: Conne
           logger.info({ clientId, remoteAddress: peer.remoteAddress }, `refused: WebSocket signature: ${verdict.message}`);
           return { ok: false, reasonCode: reasonBadUserNameOrPassword, reason: verdict.message };
         }
-        if (dev) return { ok: true, principal: { kind: 'anonymous', id: 'anonymous' } };
+        if (dev) return { ok: true, principal: anonymousPrincipal };
         const why = 'a WebSocket client needs a SigV4-presigned URL (anonymous clients only with --dev)';
         logger.info({ clientId, remoteAddress: peer.remoteAddress, transport: peer.transport }, `refused: ${why}`);
         return { ok: false, reasonCode: reasonNotAuthorized, reason: why };
       }
       case 'tcp': {
-        if (dev) return { ok: true, principal: { kind: 'anonymous', id: 'anonymous' } };
+        if (dev) return { ok: true, principal: anonymousPrincipal };
         const why = 'anonymous plain-MQTT clients are allowed only with --dev';
         logger.info({ clientId, remoteAddress: peer.remoteAddress, transport: peer.transport }, `refused: ${why}`);
         return { ok: false, reasonCode: reasonNotAuthorized, reason: why };

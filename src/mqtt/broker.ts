@@ -160,7 +160,7 @@ export class BrokerImpl implements Broker {
       // A session that was connected when the broker stopped was disconnected then.
       session.disconnectedAtMs = rec.disconnectedAtMs ?? now;
       for (const sub of stored.subscriptions) {
-        session.subscriptions.set(sub.topicFilter, sub);
+        session.restoreSubscription(sub);
         this.router.add(toRouterSubscription(rec.clientId, sub.topicFilter, sub));
       }
       session.restore(stored.messages.map(fromStoredMessage), stored.awaitingRel);

@@ -35,6 +35,7 @@ import type { BrokerImpl } from './broker.js';
 import type { CleanCloseMarker, ClientInfo, DisconnectCause, PeerFacts, Principal } from './hooks.js';
 import type { Message, MessageProperties, QoS } from './message.js';
 import { RC, reasonText } from './reason-codes.js';
+import { anonymousPrincipal } from './principal.js';
 import type { Session } from './session/session.js';
 import { validateTopicFilter, validateTopicName } from './topic.js';
 
@@ -324,7 +325,7 @@ export class Connection {
     }
 
     // Authentication (fails closed)
-    let principal: Principal = { kind: 'anonymous', id: 'anonymous' };
+    let principal: Principal = anonymousPrincipal;
     let attachment: unknown;
     if (hooks.authenticate) {
       try {
@@ -974,7 +975,7 @@ export class Connection {
   }
 
   get principalOrAnonymous(): Principal {
-    return this.principal ?? { kind: 'anonymous', id: 'anonymous' };
+    return this.principal ?? anonymousPrincipal;
   }
 }
 

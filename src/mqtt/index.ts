@@ -19,6 +19,7 @@ export type { Message, MessageProperties, QoS } from './message.js';
 export type { Logger } from './logger.js';
 export type { Router, Subscription, MatchResult, SharedGroupMatch } from './router/router.js';
 export * from './options.js';
+export { anonymousPrincipal } from './principal.js';
 
 /** A message published by the server itself (lifecycle events, shadow replies, rule republish). */
 export interface ServerMessage {

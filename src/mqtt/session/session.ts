@@ -34,6 +34,8 @@ export interface OutEntry {
 }
 
 const EMPTY_SET: ReadonlySet<number> = new Set();
+const EMPTY_INFLIGHT: ReadonlyMap<number, OutEntry> = new Map();
+const EMPTY_SUBSCRIPTIONS: ReadonlyMap<string, SubscriptionRecord> = new Map();
 
 export class Session {
   readonly clientId: string;
@@ -44,9 +46,9 @@ export class Session {
   /** Wall-clock ms of the disconnect; null while connected. */
   disconnectedAtMs: number | null = null;
   /** Full filter (with any `$share/` prefix) → options. */
-  readonly subscriptions = new Map<string, SubscriptionRecord>();
+  private subscriptionMap: Map<string, SubscriptionRecord> | null = null;
   /** client ← broker: sent, awaiting PUBACK/PUBREC/PUBCOMP; packetId → entry, in send order. */
-  readonly inflight = new Map<number, OutEntry>();
+  private inflightMap: Map<number, OutEntry> | null = null;
   /** client ← broker: waiting for room in the inflight window (or for the client to come back). */
   private queue: OutEntry[] = [];
   private queueHead = 0;
@@ -73,6 +75,24 @@ export class Session {
   /** client → broker: QoS 2 packet ids awaiting PUBREL (created on first use: most sessions never have one). */
   get awaitingRel(): ReadonlySet<number> {
     return this.awaitingRelIds ?? EMPTY_SET;
+  }
+
+  /**
+   * client ← broker: sent, awaiting PUBACK/PUBREC/PUBCOMP; packetId → entry, in send order.
+   * (Maps are created on first use: an idle client has neither, which keeps it small.)
+   */
+  get inflight(): ReadonlyMap<number, OutEntry> {
+    return this.inflightMap ?? EMPTY_INFLIGHT;
+  }
+
+  /** Full filter (with any `$share/` prefix) → options. */
+  get subscriptions(): ReadonlyMap<string, SubscriptionRecord> {
+    return this.subscriptionMap ?? EMPTY_SUBSCRIPTIONS;
+  }
+
+  /** A subscription loaded from the store (not recorded again). */
+  restoreSubscription(sub: SubscriptionRecord): void {
+    (this.subscriptionMap ??= new Map()).set(sub.topicFilter, sub);
   }
 
   get persistent(): boolean {
@@ -144,12 +164,12 @@ export class Session {
   }
 
   setSubscription(sub: SubscriptionRecord): void {
-    this.subscriptions.set(sub.topicFilter, sub);
+    (this.subscriptionMap ??= new Map()).set(sub.topicFilter, sub);
     this.ops?.push({ op: 'putSubscription', clientId: this.clientId, subscription: sub });
   }
 
   deleteSubscription(topicFilter: string): boolean {
-    const existed = this.subscriptions.delete(topicFilter);
+    const existed = this.subscriptionMap?.delete(topicFilter) ?? false;
     if (existed) this.ops?.push({ op: 'deleteSubscription', clientId: this.clientId, topicFilter });
     return existed;
   }
@@ -200,7 +220,7 @@ export class Session {
   markSent(entry: OutEntry, alreadyRecorded: boolean): void {
     entry.packetId = this.allocatePacketId();
     entry.state = 'sent';
-    this.inflight.set(entry.packetId, entry);
+    (this.inflightMap ??= new Map()).set(entry.packetId, entry);
     if (!this.ops) return;
     if (alreadyRecorded) {
       this.ops.push({ op: 'updateMessage', clientId: this.clientId, seq: entry.seq, state: 'sent', packetId: entry.packetId });
@@ -218,7 +238,7 @@ export class Session {
   complete(packetId: number): OutEntry | undefined {
     const e = this.inflight.get(packetId);
     if (!e) return undefined;
-    this.inflight.delete(packetId);
+    this.inflightMap!.delete(packetId);
     this.ops?.push({ op: 'deleteMessage', clientId: this.clientId, seq: e.seq });
     return e;
   }
@@ -236,7 +256,7 @@ export class Session {
 
   /** Drops everything owed to the client (clean start on a new connection). */
   clearMessages(): void {
-    this.inflight.clear();
+    this.inflightMap = null;
     this.queue = [];
     this.queueHead = 0;
     this.awaitingRelIds = null;
@@ -246,7 +266,7 @@ export class Session {
   restore(entries: readonly OutEntry[], awaitingRel: readonly number[]): void {
     for (const e of entries) {
       if (e.state === 'queued') this.queue.push(e);
-      else this.inflight.set(e.packetId, e);
+      else (this.inflightMap ??= new Map()).set(e.packetId, e);
       if (e.seq >= this.nextSeq) this.nextSeq = e.seq + 1;
     }
     for (const id of awaitingRel) (this.awaitingRelIds ??= new Set()).add(id);
