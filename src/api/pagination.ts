@@ -12,7 +12,7 @@
  *   const { items, next } = takePage(sortedThings, page, (t) => t.thingName);
  *   return { things: items.map(toSummary), nextToken: next };
  */
-import { AwsErrors } from '../shared/index.js';
+import { decodePageToken, encodePageToken } from '../shared/index.js';
 import type { ValueReader } from './values.js';
 
 export interface PageOptions {
@@ -45,25 +45,7 @@ export function readPage(query: ValueReader, options: PageOptions): PageRequest 
   return { after, size, scope: options.scope };
 }
 
-export function encodePageToken(scope: string, position: string): string {
-  return Buffer.from(JSON.stringify({ s: scope, p: position }), 'utf8').toString('base64');
-}
-
-/** The position inside a token issued by `scope`; 400 when malformed or issued by another listing. */
-export function decodePageToken(token: string, scope: string, param = 'nextToken'): string {
-  const invalid = () => AwsErrors.invalidRequest(`The ${param} is invalid: ${token.length > 64 ? `${token.slice(0, 64)}...` : token}`);
-  if (token.length > 4096 || !/^[A-Za-z0-9+/]+={0,2}$/.test(token)) throw invalid();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8'));
-  } catch {
-    throw invalid();
-  }
-  if (typeof parsed !== 'object' || parsed === null) throw invalid();
-  const { s, p } = parsed as { s?: unknown; p?: unknown };
-  if (s !== scope || typeof p !== 'string') throw invalid();
-  return p;
-}
+export { encodePageToken, decodePageToken } from '../shared/index.js';
 
 /**
  * One page of an in-memory list that is already sorted by `keyOf` in `order` (string comparison).

@@ -19,11 +19,10 @@
  * not for 5 minutes as AWS does; tags on CreateThingType are validated, not stored.
  */
 import { randomUUID } from 'node:crypto';
-import { AwsErrors, iotArn, type AccountScope } from '../shared/index.js';
+import { AwsErrors, iotArn, type AccountScope, KeyedQueue } from '../shared/index.js';
 import { isStoreError } from '../store/index.js';
 import type { RegistryOp, RegistryStore, ThingRecord, ThingTypePropertiesRecord, ThingTypeRecord } from '../store/index.js';
 import { ConnectionThingCache } from './connection-cache.js';
-import { KeyedQueue } from './keyed-queue.js';
 import type {
   AttachThingPrincipalInput,
   AttributePayload,

@@ -25,7 +25,7 @@
  * Registry coupling (spec/shadow.md 1, 5.4): none by default, any valid thing name has shadows.
  * With `thingExists`, operations on an unregistered thing answer 404 `Thing not found`.
  */
-import { AwsErrors } from '../shared/index.js';
+import { AwsErrors, KeyedQueue, encodePageToken, decodePageToken } from '../shared/index.js';
 import type { ShadowRecord, ShadowStore, ShadowWrite } from '../store/index.js';
 import {
   applyUpdate,
@@ -45,7 +45,6 @@ import {
 } from './document.js';
 import { ShadowErrors, type ShadowError } from './errors.js';
 import { GroupCommit } from './group-commit.js';
-import { KeyedQueue } from './keyed-queue.js';
 import { checkShadowNames, checkThingName, shadowTopicPrefix, type ShadowOperation, type ShadowReplySuffix } from './names.js';
 
 export interface ShadowServiceLimits extends ShadowLimits {
@@ -232,14 +231,14 @@ class ShadowServiceImpl implements ShadowService {
       const constraint = pageSize < 1 ? 'Member must have value greater than or equal to 1' : 'Member must have value less than or equal to 100';
       throw AwsErrors.invalidRequest(`1 validation error detected: Value '${pageSize}' at 'pageSize' failed to satisfy constraint: ${constraint}`);
     }
-    const after = input.nextToken === undefined || input.nextToken === '' ? undefined : decodeNextToken(input.nextToken, thingName);
+    const after = input.nextToken === undefined || input.nextToken === '' ? undefined : decodePageToken(input.nextToken, `named-shadows:${thingName}`);
     // One more than asked tells whether another page exists.
     const names = await this.#store.listNamedShadows(thingName, { limit: pageSize + 1, ...(after === undefined ? {} : { afterShadowName: after }) });
     const results = names.slice(0, pageSize);
     const last = results[results.length - 1];
     return {
       results,
-      ...(names.length > pageSize && last !== undefined ? { nextToken: encodeNextToken(thingName, last) } : {}),
+      ...(names.length > pageSize && last !== undefined ? { nextToken: encodePageToken(`named-shadows:${thingName}`, last) } : {}),
       timestamp: Math.floor(this.#clock() / 1000),
     };
   }
@@ -443,24 +442,3 @@ function seconds(ms: number): number {
   return Math.floor(ms / 1000);
 }
 
-// ─── ListNamedShadowsForThing page tokens ──────────────────────────────────────────────────────
-
-/** base64 of `{"t": thingName, "a": last shadow name returned}`: the next page starts after it. */
-function encodeNextToken(thingName: string, after: string): string {
-  return Buffer.from(JSON.stringify({ t: thingName, a: after }), 'utf8').toString('base64');
-}
-
-function decodeNextToken(token: string, thingName: string): string {
-  const invalid = () => AwsErrors.invalidRequest(`The nextToken is invalid: ${token.length > 64 ? `${token.slice(0, 64)}...` : token}`);
-  if (token.length > 4096 || !/^[A-Za-z0-9+/]+={0,2}$/.test(token)) throw invalid();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8'));
-  } catch {
-    throw invalid();
-  }
-  if (typeof parsed !== 'object' || parsed === null) throw invalid();
-  const { t, a } = parsed as { t?: unknown; a?: unknown };
-  if (t !== thingName || typeof a !== 'string') throw invalid();
-  return a;
-}

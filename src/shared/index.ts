@@ -3,3 +3,5 @@
  */
 export * from './aws-errors.js';
 export * from './arn.js';
+export * from './page-token.js';
+export * from './keyed-queue.js';

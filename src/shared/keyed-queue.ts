@@ -1,8 +1,9 @@
 /**
  * Runs tasks one at a time per key, in call order (a promise chain per key; the map forgets a key
- * once its chain is idle). The registry writes through it per thing or thing type, so writes to one
- * thing made through this process never race each other: the compare-and-set checks and retries in
- * the service are then only for changes made elsewhere (another process, or across keys).
+ * once its chain is idle). The registry writes through it per thing or thing type, and the shadow
+ * service per shadow, so operations on one item made through this process never race each other
+ * (compare-and-set checks then only catch changes made elsewhere), while different keys run side
+ * by side.
  */
 export class KeyedQueue {
   readonly #tails = new Map<string, Promise<void>>();
