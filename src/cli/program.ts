@@ -8,6 +8,7 @@ import { CliError, exitCodes } from './errors.js';
 import { processIo } from './output.js';
 import type { CliIo } from './output.js';
 import { serveCommand } from './serve.js';
+import { shadowCommand } from './shadow.js';
 import { thingCommand } from './thing.js';
 
 /**
@@ -24,6 +25,7 @@ export function createProgram(deps: Partial<AdminDeps> = {}): Command {
     .addCommand(deviceCommand(admin))
     .addCommand(thingCommand(admin))
     .addCommand(certCommand(admin))
+    .addCommand(shadowCommand(admin))
     .addCommand(endpointCommand(admin));
   // addCommand does not pass settings down, so every command gets them here.
   const configure = (command: Command): void => {
