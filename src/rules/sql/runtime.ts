@@ -1,0 +1,121 @@
+/**
+ * What a compiled expression sees while it runs: the message (topic, payload, who sent it), the
+ * per-evaluation state of one rule (SET variables, the explain trace) and the current scope
+ * (`*` and the document bare names resolve against: the payload, or a nested query's item).
+ *
+ * A Message parses its payload at most once per JSON flavour, so several rules evaluated against
+ * the same message share one JSON.parse (see prepareMessage in ../index.ts).
+ */
+import type { Expr } from './ast.js';
+import { Bytes, isObject, parseJsonText, type SqlObject, type SqlValue, type SqlVersion } from './values.js';
+
+/** The outside world as the rule engine sees it, per message. */
+export interface EvaluationContext {
+  /** Rules-engine time of this message, ms since the epoch: timestamp(). One value per message. */
+  readonly timestamp: number;
+  /** MQTT client id of the publisher: clientid() ("n/a" when absent, as AWS for non-MQTT). */
+  readonly clientId?: string;
+  /** Certificate id (64 hex) or SigV4 identity of the publisher: principal(). */
+  readonly principal?: string;
+  /** traceid(): MQTT message trace id. */
+  readonly traceId?: string;
+  /** accountid(). */
+  readonly accountId?: string;
+  /** sourceip(): the publisher's address. */
+  readonly sourceIp?: string;
+  /** get_mqtt_property(name): MQTT 5 properties by AWS's names (format_indicator, content_type, response_topic, correlation_data). */
+  readonly mqttProperties?: Readonly<Record<string, string>>;
+  /** get_user_properties(key): MQTT 5 user properties in order. */
+  readonly userProperties?: readonly (readonly [string, string])[];
+  /**
+   * The message came through Basic Ingest ($aws/rules/<rule>/...): FROM is not consulted and the
+   * topic passed to evaluate() is the one without the `$aws/rules/<rule>/` prefix (section 11).
+   */
+  readonly basicIngest?: boolean;
+  /** get_thing_shadow(thing[, shadowName], roleArn): the shadow document, or undefined if none. */
+  getThingShadow?(thingName: string, shadowName: string | undefined, roleArn: string): Promise<unknown>;
+  /** aws_lambda(functionArn, payload): the function's JSON answer. */
+  invokeLambda?(functionArn: string, payload: unknown): Promise<unknown>;
+}
+
+/** One incoming message, prepared once and evaluated by any number of rules. */
+export class Message {
+  private modernRoot: SqlValue | typeof UNPARSED = UNPARSED;
+  private legacyRoot: SqlValue | typeof UNPARSED = UNPARSED;
+  private levelsCache: string[] | undefined;
+
+  constructor(
+    /** The topic topic() sees (without the Basic Ingest prefix). */
+    readonly topic: string,
+    readonly payload: Buffer,
+    readonly ctx: EvaluationContext,
+  ) {}
+
+  /**
+   * `*` at the top of a statement: the payload as a JSON object, or its raw bytes when it is not
+   * a JSON object (section 5: top-level arrays and scalars count as non-JSON for field access).
+   * keepWhole: parse the 2015-10-08 way (whole-number decimals stay Decimal).
+   */
+  root(keepWhole: boolean): SqlValue {
+    if (keepWhole) {
+      if (this.legacyRoot === UNPARSED) this.legacyRoot = parsePayload(this.payload, true);
+      return this.legacyRoot;
+    }
+    if (this.modernRoot === UNPARSED) this.modernRoot = parsePayload(this.payload, false);
+    return this.modernRoot;
+  }
+
+
+  levels(): string[] {
+    if (this.levelsCache === undefined) this.levelsCache = this.topic.split('/');
+    return this.levelsCache;
+  }
+}
+
+const UNPARSED: unique symbol = Symbol('unparsed');
+
+function parsePayload(payload: Buffer, keepWhole: boolean): SqlValue {
+  let i = 0;
+  while (i < payload.length) {
+    const b = payload[i];
+    if (b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09) i++;
+    else break;
+  }
+  if (payload[i] !== 0x7b) return new Bytes(payload); // not '{': not a JSON object
+  try {
+    const v = parseJsonText(payload.toString(), keepWhole); // no-argument toString is Node's fastest UTF-8 path
+    return isObject(v) ? v : new Bytes(payload);
+  } catch {
+    return new Bytes(payload); // invalid JSON, or nested deeper than MAX_JSON_DEPTH
+  }
+}
+
+/** The state of one rule evaluating one message. */
+export class Run {
+  /** SET variables by name (undefined when the statement has none). */
+  vars: Record<string, SqlValue> | undefined = undefined;
+
+  constructor(
+    readonly msg: Message,
+    readonly version: SqlVersion,
+    /** 2015-10-08: whole-number Decimals stay Decimal (`5.0`). */
+    readonly keepWhole: boolean,
+    /** Explain mode only: the value each traced WHERE node produced. */
+    readonly trace: Map<Expr, SqlValue> | undefined,
+  ) {}
+}
+
+/** Where bare names and `*` resolve. */
+export class Scope {
+  constructor(
+    /** `*`. */
+    readonly root: SqlValue,
+    /** The object bare names are members of (undefined when `*` is not an object). */
+    readonly doc: SqlObject | undefined,
+    readonly run: Run,
+  ) {}
+}
+
+export function scopeOf(root: SqlValue, run: Run): Scope {
+  return new Scope(root, isObject(root) ? root : undefined, run);
+}
