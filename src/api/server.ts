@@ -87,7 +87,6 @@ export async function createApi(options: ApiOptions): Promise<Api> {
 
   const app = createFastify({
     logger: false,
-    disableRequestLogging: true,
     genReqId: () => randomUUID(),
     bodyLimit: maxBodyBytes,
     // Our own 503 in AWS's shape instead (see handle below).
