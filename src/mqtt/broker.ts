@@ -237,6 +237,26 @@ export class BrokerImpl implements Broker {
     return n;
   }
 
+  retainedMessage(topic: string): Message | undefined {
+    const m = this.retained.get(topic);
+    return m && (m.expiresAtMs === undefined || m.expiresAtMs > Date.now()) ? m : undefined;
+  }
+
+  *retainedMessages(): IterableIterator<Message> {
+    const now = Date.now();
+    for (const m of this.retained.values()) if (m.expiresAtMs === undefined || m.expiresAtMs > now) yield m;
+  }
+
+  hasSession(clientId: string): boolean {
+    return this.sessions.has(clientId);
+  }
+
+  endSession(clientId: string): boolean {
+    if (!this.sessions.has(clientId)) return false;
+    this.discardSession(clientId);
+    return true;
+  }
+
   get stats(): BrokerStats {
     return {
       connections: this.connections.size,

@@ -76,6 +76,17 @@ export interface Broker {
     options?: { readonly preventWill?: boolean; readonly cleanSession?: boolean },
   ): number;
   readonly stats: BrokerStats;
+  /** The retained message of a topic (expired ones are not returned). */
+  retainedMessage(topic: string): Message | undefined;
+  /** Every retained message (unexpired), in no particular order. */
+  retainedMessages(): IterableIterator<Message>;
+  /** True when the client id has a session (connected, or persistent and offline). */
+  hasSession(clientId: string): boolean;
+  /**
+   * Ends a client id's session: its subscriptions and queued messages are discarded (a connected
+   * client should be disconnected first). Returns whether there was one.
+   */
+  endSession(clientId: string): boolean;
   /**
    * Graceful stop: refuses new connections, disconnects every client (MQTT 5 DISCONNECT 0x8B),
    * publishes their wills, persists sessions and flushes the store. Idempotent.
