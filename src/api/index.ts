@@ -90,5 +90,8 @@ export type { AccessKey, AccessKeySecret, AccessKeyStore, AdminCredentials } fro
 export { endpointRoutes, formatEndpointAddress, endpointTypes } from './routes/endpoint.js';
 export { thingRoutes } from './routes/things.js';
 export { certificateRoutes } from './routes/certificates.js';
+export { policyRoutes } from './routes/policies.js';
+export { ruleRoutes } from './routes/rules.js';
 export { shadowRoutes, type ShadowReplyPublisher } from './routes/shadows.js';
+export { dataPlaneRoutes, type DataPlaneBroker, type DataPlaneLimits } from './routes/data-plane.js';
 export type { EndpointAddress, EndpointSource } from './routes/endpoint.js';

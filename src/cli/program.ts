@@ -6,6 +6,8 @@ import { deviceCommand } from './device.js';
 import { endpointCommand } from './endpoint.js';
 import { CliError, exitCodes } from './errors.js';
 import { processIo } from './output.js';
+import { policyCommand } from './policy.js';
+import { ruleCommand } from './rule.js';
 import type { CliIo } from './output.js';
 import { serveCommand } from './serve.js';
 import { shadowCommand } from './shadow.js';
@@ -26,6 +28,8 @@ export function createProgram(deps: Partial<AdminDeps> = {}): Command {
     .addCommand(thingCommand(admin))
     .addCommand(certCommand(admin))
     .addCommand(shadowCommand(admin))
+    .addCommand(policyCommand(admin))
+    .addCommand(ruleCommand(admin))
     .addCommand(endpointCommand(admin));
   // addCommand does not pass settings down, so every command gets them here.
   const configure = (command: Command): void => {

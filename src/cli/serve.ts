@@ -23,6 +23,7 @@ interface ServeFlags {
   readonly config?: string;
   readonly profile?: string;
   readonly dev?: boolean;
+  readonly anonymousPolicy?: string;
   readonly logLevel?: string;
   readonly region?: string;
   readonly accountId?: string;
@@ -42,6 +43,7 @@ export function serveCommand(): Command {
     .option('--config <file>', 'JSON config file; it can set everything a flag sets, plus limits and features')
     .addOption(new Option('--profile <profile>', 'broker behaviour (default aws)').choices(['aws', 'mqtt']))
     .option('--dev', 'development mode: plain MQTT on, anonymous clients may do everything')
+    .option('--anonymous-policy <name>', 'without --dev: the IoT policy (by name) that governs anonymous plain-MQTT clients')
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices([...logLevels]))
     .option('--region <region>', 'AWS region in ARNs (default us-east-1)')
     .option('--account-id <id>', 'AWS account id in ARNs (default 000000000000)')
@@ -90,6 +92,7 @@ function flagsToInput(flags: ServeFlags): Record<keyof ConfigInput, unknown> {
     httpPort: flags.httpPort,
     profile: flags.profile,
     dev: flags.dev,
+    anonymousPolicy: flags.anonymousPolicy,
     logLevel: flags.logLevel,
     region: flags.region,
     accountId: flags.accountId,

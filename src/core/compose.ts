@@ -12,15 +12,20 @@ import type { Store } from '../store/index.js';
 import { createIdentityService, loadOrCreateCa, loadOrCreateServerCertificate } from '../identity/index.js';
 import type { CertificateAuthority, IdentityService } from '../identity/index.js';
 import { listenHttp, listenHttps, listenTcp, listenTls } from '../transport/index.js';
-import { certificateRoutes, createApi, loadOrCreateAdminCredentials, shadowRoutes, staticAccessKeys, thingRoutes } from '../api/index.js';
+import { certificateRoutes, createApi, dataPlaneRoutes, loadOrCreateAdminCredentials, policyRoutes, ruleRoutes, shadowRoutes, staticAccessKeys, thingRoutes } from '../api/index.js';
 import type { Api } from '../api/index.js';
 import { createRegistryService } from '../registry/index.js';
 import type { RegistryService } from '../registry/index.js';
+import { createPolicyService } from '../policy/index.js';
+import type { PolicyService } from '../policy/index.js';
 import type { ConnectionHandler, ListenerHandle, RequestHandler } from '../transport/index.js';
 import type { ServerConfig } from './config.js';
 import { createAuthenticator, watchCertificateStatus } from './authenticate.js';
+import { createAuthorization } from './authorization.js';
 import { createLifecycleEvents } from './lifecycle-events.js';
 import { startShadows } from './shadow-wiring.js';
+import { startRules } from './rules-wiring.js';
+import type { RuleService } from '../rules/index.js';
 import type { ShadowService } from '../shadow/index.js';
 import type { LifecycleEvents } from './lifecycle-events.js';
 import { createLogger } from './logger.js';
@@ -54,6 +59,10 @@ export interface RunningServer {
   readonly registry: RegistryService;
   /** Device shadows (the service behind the MQTT reserved topics and the HTTP data plane). */
   readonly shadows: ShadowService;
+  /** IoT policies (the service behind the policy API and the broker's authorization). */
+  readonly policies: PolicyService;
+  /** Topic rules (the service behind the rule API; its engine consumes the broker's messages). */
+  readonly rules: RuleService;
   /**
    * Stops accepting, closes the broker (clients disconnected, wills sent, sessions flushed), closes
    * the listeners and the store. Idempotent.
@@ -82,6 +91,18 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     const store: Store = openSqliteStore({ path: join(dataDir, databaseFile) });
     cleanups.push(() => store.close());
 
+    // Policies: `identity`, `authorization` and the admin key come below; these callbacks only run
+    // later, on API calls.
+    const adminKey: { accessKeyId?: string } = {};
+    const policies: PolicyService = createPolicyService({
+      store,
+      scope: { region: config.region, accountId: config.accountId },
+      logger: logger.child({ room: 'policy' }),
+      certificateExists: (certificateArn) => identity.certificateExists(certificateArn),
+      connectionContext: (principal, clientId) => authorization.connectionContext(principal, clientId),
+      allowsEverything: (principal) => principal === adminKey.accessKeyId,
+    });
+
     const ca = await loadOrCreateCa(dataDir);
     const serverCertificate = await loadOrCreateServerCertificate(dataDir, ca, config.hostNames);
     // `registry` is created below; isAttached only runs later, on DeleteCertificate.
@@ -91,6 +112,7 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
       scope: { region: config.region, accountId: config.accountId },
       logger: logger.child({ room: 'identity' }),
       isAttached: async (certificateArn) => (await registry.listPrincipalThings({ principal: certificateArn, maxResults: 1 })).things.length > 0,
+      hasAttachedPolicies: (certificateArn) => policies.hasAttachedPolicies(certificateArn),
     });
     logger.info(
       { caCertificateId: ca.certificateId, hostNames: serverCertificate.hostNames, issued: serverCertificate.issued },
@@ -131,10 +153,24 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     });
     cleanups.push(() => lifecycle.close());
 
+    // IoT policies on the broker's decisions (authorization.ts). `registry` is created below; it is
+    // first asked at a CONNECT, once the listeners are up.
+    const authorization = createAuthorization({
+      policies,
+      identity,
+      registry: { thingForConnection: (p, c) => registry.thingForConnection(p, c), onChange: (l) => registry.onChange(l) },
+      scope: { region: config.region, accountId: config.accountId },
+      dev: config.dev,
+      anonymousPolicy: config.anonymousPolicy,
+      isAdminAccessKey: (accessKeyId) => accessKeyId === adminKey.accessKeyId,
+      logger: logger.child({ room: 'core', component: 'authorization' }),
+    });
+
     broker = await createBroker({
       options: config.broker,
       hooks: {
-        authenticate: createAuthenticator({
+        ...authorization.hooks,
+        authenticate: authorization.authenticate(createAuthenticator({
           identity,
           dev: config.dev,
           logger: logger.child({ room: 'core', component: 'authenticate' }),
@@ -144,8 +180,11 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
             const r = api.verify({ method: 'GET', url: request.url, rawHeaders: request.rawHeaders });
             return r.ok ? { ok: true, accessKeyId: r.accessKeyId } : { ok: false, message: r.message };
           },
-        }),
-        onEvent: (event) => lifecycle.onEvent(event),
+        })),
+        onEvent: (event) => {
+          authorization.onEvent(event);
+          lifecycle.onEvent(event);
+        },
       },
       store: { sessions: store.sessions, retained: store.retained },
       logger: logger.child({ room: 'mqtt' }),
@@ -153,8 +192,12 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     const running = broker;
     cleanups.push(() => running.close());
     // Device shadows on the reserved $aws/things/+/shadow/… request topics (closed before the broker).
-    const shadows = startShadows({ broker: running, store, logger: logger.child({ room: 'shadow' }) });
+    const shadows = startShadows({ broker: running, store, logger: logger.child({ room: 'shadow' }), mayAct: authorization.mayAct });
     cleanups.push(() => shadows.close());
+    // Topic rules: the engine consumes the broker's messages, shadow documents included (closed before the broker).
+    const scopeOfRules = { region: config.region, accountId: config.accountId };
+    const rules = await startRules({ broker: running, store, scope: scopeOfRules, shadows: shadows.service, logger: logger.child({ room: 'rules' }) });
+    cleanups.push(() => rules.close());
     cleanups.push(watchCertificateStatus(running, identity, logger.child({ room: 'core', component: 'authenticate' })));
 
     // The AWS-shaped API (control and data plane) on the HTTPS/HTTP ports, SigV4 against the admin key.
@@ -166,12 +209,14 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
       // Attaching an unregistered certificate is ResourceNotFoundException, as in AWS.
       principalExists: async (p) => !p.startsWith('arn:') || identity.certificateExists(p),
     });
+    cleanups.push(authorization.start(running));
     const admin = await loadOrCreateAdminCredentials(dataDir);
+    adminKey.accessKeyId = admin.accessKeyId;
     let mqttsPort = 0;
     api = await createApi({
       logger: logger.child({ room: 'api' }),
       credentials: staticAccessKeys([admin]),
-      routes: [thingRoutes(registry), certificateRoutes(identity), shadowRoutes(shadows.service, shadows.publish)],
+      routes: [thingRoutes(registry), certificateRoutes(identity), shadowRoutes(shadows.service, shadows.publish), policyRoutes(policies), ruleRoutes(rules.service), dataPlaneRoutes(running, config.broker.limits)],
       endpoint: () => ({ host: advertisedHost(config), port: mqttsPort }),
     });
     cleanups.push(() => api.close());
@@ -255,6 +300,8 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
       api,
       registry,
       shadows: shadows.service,
+      policies,
+      rules: rules.service,
       close(): Promise<void> {
         closed ??= (async () => {
           logger.info({}, 'shutting down');

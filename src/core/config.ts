@@ -33,6 +33,11 @@ export interface ServerConfig {
   readonly profile: Profile;
   /** Plain MQTT on (1883 unless given) and anonymous clients may do everything. */
   readonly dev: boolean;
+  /**
+   * Without --dev: the IoT policy (by name, looked up live) that governs anonymous clients of the
+   * plain MQTT listener; null = they are refused.
+   */
+  readonly anonymousPolicy: string | null;
   readonly logLevel: LogLevel;
   readonly region: string;
   readonly accountId: string;
@@ -51,6 +56,7 @@ export interface ConfigInput {
   readonly httpPort?: number;
   readonly profile?: Profile;
   readonly dev?: boolean;
+  readonly anonymousPolicy?: string;
   readonly logLevel?: LogLevel;
   readonly region?: string;
   readonly accountId?: string;
@@ -141,6 +147,7 @@ export function resolveConfig(sources: ResolveConfigSources = {}): ServerConfig 
     httpPort,
     profile,
     dev,
+    anonymousPolicy: pick('anonymousPolicy') ?? null,
     logLevel: pick('logLevel') ?? configDefaults.logLevel,
     region: pick('region') ?? configDefaults.region,
     accountId: pick('accountId') ?? configDefaults.accountId,
@@ -171,7 +178,7 @@ export async function loadConfigFile(path: string): Promise<ConfigInput> {
 
 const topLevelKeys = new Set<string>([
   'dataDir', 'host', 'hostNames', 'mqttsPort', 'httpsPort', 'mqttPort', 'httpPort', 'profile', 'dev',
-  'logLevel', 'region', 'accountId', 'limits', 'features', '$schema',
+  'anonymousPolicy', 'logLevel', 'region', 'accountId', 'limits', 'features', '$schema',
 ]);
 
 /**
@@ -232,6 +239,10 @@ function parseSetting(key: string, raw: unknown, problems: string[]): unknown {
     case 'dev':
       if (typeof raw === 'boolean') return raw;
       problems.push(`dev must be true or false (got ${JSON.stringify(raw)})`);
+      return undefined;
+    case 'anonymousPolicy':
+      if (typeof raw === 'string' && /^[\w+=,.@-]{1,128}$/u.test(raw)) return raw;
+      problems.push(`anonymousPolicy must be a policy name: 1 to 128 of [\\w+=,.@-] (got ${JSON.stringify(raw)})`);
       return undefined;
     case 'logLevel':
       if (typeof raw === 'string' && (logLevels as readonly string[]).includes(raw)) return raw;

@@ -15,12 +15,21 @@
  *  - caching: a `DecisionCache` per connection (bounded, per action), invalidated in O(1) by
  *    bumping the shared `PolicyGeneration`.
  *
+ *
+ * And the service (`createPolicyService`): AWS IoT's policy operations (CreatePolicy … DeletePolicy,
+ * versions with at most 5 per policy, AttachPolicy/DetachPolicy to certificate ARNs and access key
+ * ids, ListAttachedPolicies, ListTargetsForPolicy, GetEffectivePolicies, TestAuthorization and its
+ * explaining twin; spec/http-api.md 3.5) over the store's PolicyStore, change events (`onChange`), and
+ * the live policy sets (`livePoliciesForTarget`, `livePolicy`) that core/'s per-connection decision
+ * caches compile from, brought up to date (and their generations bumped) before a write returns.
+ *
  * Resources are matched as AWS does: `*`/`?` globs over the whole ARN, case-sensitive; MQTT `+`
  * and `#` are literal characters; a statement needing an unresolved variable does not apply.
  *
  * It refuses: MQTT packets and hooks (core/ adapts decisions to the broker), HTTP, certificates'
  * crypto (identity/ supplies certificate facts), the registry (registry/ supplies thing facts).
- * Later: policy storage, versions, attachments and the management API.
+ * Who a connection is (certificate facts, thing) is asked through options core wires
+ * (`connectionContext`, `certificateExists`).
  */
 export { iotActions, isIotAction, actionResourceType } from './actions.js';
 export type { IotAction } from './actions.js';
@@ -46,3 +55,7 @@ export { decide, decideName, explain, describeDecision, isCacheable } from './ev
 export type { Explanation, StatementTrace, StatementOutcome } from './evaluate.js';
 export { DecisionCache, PolicyGeneration } from './decision-cache.js';
 export type { DecisionCacheOptions } from './decision-cache.js';
+export { createPolicyService, maxPolicyVersions, maxPoliciesPerTarget, defaultPageSize as defaultPolicyPageSize, maxPageSize as maxPolicyPageSize } from './service.js';
+export type { PolicyService, PolicyServiceOptions } from './service.js';
+export { authActionTypes } from './model.js';
+export type * from './model.js';

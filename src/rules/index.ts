@@ -66,3 +66,34 @@ export function parseBasicIngestTopic(topic: string): { readonly ruleName: strin
   if (!/^[a-zA-Z0-9_]{1,128}$/.test(ruleName)) return undefined;
   return { ruleName, topic: slash === -1 ? '' : topic.slice(slash + 1) };
 }
+
+// ─── The rule engine, the rule service and the actions ─────────────────────────────────────────
+export { RuleEngine, TopicIndex } from './engine.js';
+export type { ActiveRule, EvaluationHooks, IncomingMessage, MessageFacts, MessageProperties, Publisher, RuleEngineOptions } from './engine.js';
+export { createRuleService } from './service.js';
+export type {
+  CreateTopicRuleInput,
+  GetTopicRuleOutput,
+  ListTopicRulesInput,
+  ListTopicRulesOutput,
+  ReplaceTopicRuleInput,
+  RuleService,
+  RuleServiceOptions,
+  TestTopicRuleInput,
+  TestTopicRuleOutput,
+  TopicRule,
+  TopicRuleDocument,
+  TopicRuleListItem,
+} from './service.js';
+export type { ActionMetricsSnapshot, EngineMetricsSnapshot, RuleMetricsSnapshot } from './metrics.js';
+export { actionFactories, ActionFailure, createLambdaInvoker, republishAction, topicProblem } from './actions/index.js';
+export type {
+  ActionCreateOptions,
+  ActionDependencies,
+  ActionFactory,
+  ActionInput,
+  ActionsConfig,
+  LambdaInvoker,
+  RepublishMessage,
+  RuleAction,
+} from './actions/index.js';

@@ -18,6 +18,17 @@ import type {
 } from './records.js';
 import type { CaCertificateQuery, CaCertificateRecord, CertificateOp, CertificateQuery, CertificateRecord } from './records.js';
 import type { NamedShadowQuery, ShadowHistoryQuery, ShadowHistoryRecord, ShadowRecord, ShadowWrite, ShadowWriteOutcome } from './records.js';
+import type {
+  EffectivePolicyRecord,
+  PolicyOp,
+  PolicyQuery,
+  PolicyRecord,
+  PolicyTargetQuery,
+  PolicyTargetRecord,
+  PolicyVersionRecord,
+  TargetPolicyQuery,
+} from './records.js';
+import type { RuleOp, RuleQuery, RuleRecord } from './records.js';
 
 export interface SessionStore {
   /** Every stored persistent session, with its subscriptions and owed messages (seq ascending). */
@@ -87,6 +98,39 @@ export interface ShadowStore {
   purgeTombstones(deletedBeforeMs: number): Promise<number>;
 }
 
+/**
+ * IoT policies (policy/): policies, their versions and the targets they are attached to. Listings
+ * are pages continued strictly after the last item seen (policies and a target's policies by name,
+ * a policy's targets by attachment seq). `apply` behaves as RegistryStore's: 'ConditionFailed' with
+ * `opIndex` for a check op that does not hold, 'ApplyFailed' for an integrity violation (a version
+ * or attachment of a missing policy, deleting a policy that still has targets); nothing of a failed
+ * batch remains.
+ */
+export interface PolicyStore {
+  getPolicy(policyName: string): Promise<PolicyRecord | undefined>;
+  listPolicies(query: PolicyQuery): Promise<PolicyRecord[]>;
+  getPolicyVersion(policyName: string, versionId: string): Promise<PolicyVersionRecord | undefined>;
+  /** Every version of the policy, ascending by numeric id (at most a handful). */
+  listPolicyVersions(policyName: string): Promise<PolicyVersionRecord[]>;
+  listTargetsForPolicy(policyName: string, query: PolicyTargetQuery): Promise<PolicyTargetRecord[]>;
+  listPoliciesForTarget(target: string, query: TargetPolicyQuery): Promise<PolicyTargetRecord[]>;
+  /** The default version of every policy attached to the target, by policyName (one read for the connect path). */
+  listEffectivePolicies(target: string): Promise<EffectivePolicyRecord[]>;
+  apply(ops: readonly PolicyOp[]): Promise<void>;
+}
+
+/**
+ * Topic rules (rules/). The listing is a page by ruleName (binary, ascending), continued strictly
+ * after the last name seen, filtered by topic pattern and/or disabled state. `apply` behaves as
+ * RegistryStore's: 'ConditionFailed' with `opIndex` for a check op that does not hold, nothing of a
+ * failed batch remains.
+ */
+export interface RuleStore {
+  getRule(ruleName: string): Promise<RuleRecord | undefined>;
+  listRules(query: RuleQuery): Promise<RuleRecord[]>;
+  apply(ops: readonly RuleOp[]): Promise<void>;
+}
+
 /** An opened database: the individual stores plus lifecycle. */
 export interface Store {
   readonly sessions: SessionStore;
@@ -94,6 +138,8 @@ export interface Store {
   readonly registry: RegistryStore;
   readonly certificates: CertificateStore;
   readonly shadows: ShadowStore;
+  readonly policies: PolicyStore;
+  readonly rules: RuleStore;
   /** Flushes and closes; idempotent. */
   close(): Promise<void>;
 }

@@ -393,3 +393,137 @@ export interface ShadowHistoryQuery {
   readonly beforeVersion?: number;
   readonly limit: number;
 }
+
+// ─── Policies (IoT policies, their versions and their targets) ─────────────────────────────────
+
+/** A named IoT policy (policy/). Its documents live in its versions; exactly one is the default. */
+export interface PolicyRecord {
+  /** 1–128 of `[\w+=,.@-]`; the primary key (binary, case-sensitive). */
+  readonly policyName: string;
+  /** Decimal id of the operative version; names a PolicyVersionRecord of this policy. */
+  readonly defaultVersionId: string;
+  /** The id the next CreatePolicyVersion gets: ids are never reused, even after a delete. */
+  readonly nextVersionId: number;
+  /** Wall-clock ms. */
+  readonly creationDateMs: number;
+  /** Wall-clock ms of the last change (new version, default switched, version deleted). */
+  readonly lastModifiedDateMs: number;
+  /** Changes on every write (compare-and-set token). */
+  readonly generationId: string;
+}
+
+/** One immutable version of a policy. */
+export interface PolicyVersionRecord {
+  readonly policyName: string;
+  /** Decimal string: "1", "2", … */
+  readonly versionId: string;
+  /** The document exactly as the user gave it (the store never parses it). */
+  readonly document: string;
+  /** Wall-clock ms. */
+  readonly creationDateMs: number;
+}
+
+/** A policy attached to a target (a certificate ARN, an access key id, …; the store never interprets it). */
+export interface PolicyTargetRecord {
+  readonly policyName: string;
+  readonly target: string;
+  /** Wall-clock ms of the attachment. */
+  readonly attachedAtMs: number;
+  /** Store-assigned, increasing in attachment order, never reused; the cursor of ListTargetsForPolicy. */
+  readonly seq: number;
+}
+
+/** A page of policies ordered by policyName (binary). */
+export interface PolicyQuery {
+  readonly limit: number;
+  readonly order: 'asc' | 'desc';
+  /** Only policies strictly after this name in `order`. */
+  readonly afterPolicyName?: string;
+}
+
+/** A page of a policy's targets in attachment order. */
+export interface PolicyTargetQuery {
+  readonly limit: number;
+  /** Only attachments with a seq strictly above this one. */
+  readonly afterSeq?: number;
+}
+
+/** A page of the policies attached to one target, by policyName (binary, ascending). */
+export interface TargetPolicyQuery {
+  readonly limit: number;
+  /** Only policies strictly after this name. */
+  readonly afterPolicyName?: string;
+}
+
+/** A policy's default version, as the connect path wants it: one row per policy attached to a target. */
+export interface EffectivePolicyRecord {
+  readonly policyName: string;
+  readonly versionId: string;
+  readonly document: string;
+}
+
+/**
+ * A policy-store write. `checkPolicy` is a condition, as in RegistryOp: when it does not hold the
+ * batch is rolled back and `apply` rejects with StoreError 'ConditionFailed' (its `opIndex` naming it).
+ * Integrity: a version's or attachment's policy must exist, and a policy that still has targets
+ * cannot be deleted (the batch fails with 'ApplyFailed').
+ */
+export type PolicyOp =
+  /** Inserts or replaces the policy row (its versions and targets stay). */
+  | { readonly op: 'putPolicy'; readonly policy: PolicyRecord }
+  /** Deletes the policy and every version of it; nothing when absent. */
+  | { readonly op: 'deletePolicy'; readonly policyName: string }
+  /** Inserts or replaces one version. */
+  | { readonly op: 'putPolicyVersion'; readonly version: PolicyVersionRecord }
+  /** Nothing when absent. */
+  | { readonly op: 'deletePolicyVersion'; readonly policyName: string; readonly versionId: string }
+  /** Attaches; nothing when already attached (the first attachment keeps its seq and time). */
+  | { readonly op: 'attachPolicy'; readonly policyName: string; readonly target: string; readonly attachedAtMs: number }
+  /** Nothing when not attached. */
+  | { readonly op: 'detachPolicy'; readonly policyName: string; readonly target: string }
+  /** Detaches every policy from the target (a deleted certificate). */
+  | { readonly op: 'detachTarget'; readonly target: string }
+  /** Holds when the policy is absent (exists: false), or present and — when given — at `generationId`. */
+  | { readonly op: 'checkPolicy'; readonly policyName: string; readonly exists: boolean; readonly generationId?: string };
+
+// ─── Topic rules ────────────────────────────────────────────────────────────────────────────────
+
+/** A topic rule (rules/). The store keeps the rule document as text and never interprets it. */
+export interface RuleRecord {
+  /** 1–128 of `[a-zA-Z0-9_]`; the primary key (binary, case-sensitive). */
+  readonly ruleName: string;
+  /** The rule document (sql, description, actions, errorAction, awsIotSqlVersion) as JSON text. */
+  readonly document: string;
+  /** The statement's FROM topic filter (ListTopicRules' topicPattern and `topic` filter); absent when it has none. */
+  readonly topicPattern?: string;
+  readonly ruleDisabled: boolean;
+  /** Wall-clock ms. */
+  readonly createdAtMs: number;
+  /** Wall-clock ms of the last change (replace, enable, disable). */
+  readonly lastModifiedAtMs: number;
+  /** Tags given at creation (`x-amz-tagging`), in order, as [key, value]. */
+  readonly tags: ReadonlyArray<readonly [string, string]>;
+}
+
+/** A page of rules ordered by ruleName (binary, ascending), optionally filtered. */
+export interface RuleQuery {
+  readonly limit: number;
+  /** Only rules strictly after this name. */
+  readonly afterRuleName?: string;
+  /** Only rules whose topicPattern equals this filter. */
+  readonly topicPattern?: string;
+  /** Only rules with this ruleDisabled value. */
+  readonly ruleDisabled?: boolean;
+}
+
+/**
+ * A rule-store write. `checkRule` is a condition, as in RegistryOp: when it does not hold the batch
+ * is rolled back and `apply` rejects with StoreError 'ConditionFailed' (its `opIndex` naming it).
+ */
+export type RuleOp =
+  /** Inserts or replaces the rule. */
+  | { readonly op: 'putRule'; readonly rule: RuleRecord }
+  /** Nothing when absent. */
+  | { readonly op: 'deleteRule'; readonly ruleName: string }
+  /** Holds when the rule exists (exists: true) or does not (exists: false). */
+  | { readonly op: 'checkRule'; readonly ruleName: string; readonly exists: boolean };

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'mqtt';
 import type { MqttClient } from 'mqtt';
-import { IoTClient, RegisterCertificateCommand } from '@aws-sdk/client-iot';
+import { AttachPolicyCommand, CreatePolicyCommand, IoTClient, RegisterCertificateCommand } from '@aws-sdk/client-iot';
 import { parseSharedCredentials } from '../../src/api/index.js';
 import { issueClientCertificate, loadOrCreateCa } from '../../src/identity/index.js';
 import type { Endpoints } from '../../src/core/index.js';
@@ -82,7 +82,11 @@ describe('thingcore serve', () => {
         region: 'us-east-1',
         credentials: { accessKeyId: profile?.get('aws_access_key_id') ?? '', secretAccessKey: profile?.get('aws_secret_access_key') ?? '' },
       });
-      await iot.send(new RegisterCertificateCommand({ certificatePem: device.certificatePem, setAsActive: true }));
+      const registered = await iot.send(new RegisterCertificateCommand({ certificatePem: device.certificatePem, setAsActive: true }));
+      // …and IoT policies govern it: allow it what this test does.
+      const allow = { Effect: 'Allow', Action: ['iot:Connect', 'iot:Publish'], Resource: '*' };
+      await iot.send(new CreatePolicyCommand({ policyName: 'cli-device', policyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [allow] }) }));
+      await iot.send(new AttachPolicyCommand({ policyName: 'cli-device', target: registered.certificateArn }));
       iot.destroy();
       const publisher = await connectAndWait(`mqtts://localhost:${endpoints.mqtts.port}`, {
         protocolVersion: 4,

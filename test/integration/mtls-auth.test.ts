@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { issueClientCertificate, loadOrCreateCa } from '../../src/identity/index.js';
 import type { CertificateAuthority, IssuedCertificate } from '../../src/identity/index.js';
-import { connectClient, endClient, nextMessage, startTestServer } from './helpers/server.js';
+import { allowEverything, connectClient, endClient, nextMessage, startTestServer } from './helpers/server.js';
 import type { TestServer } from './helpers/server.js';
 
 const missing = ['mosquitto_pub', 'mosquitto_sub'].filter((bin) => spawnSync(bin, ['--help']).error !== undefined);
@@ -96,7 +96,8 @@ describe('mutual-TLS authentication against registered certificates', () => {
 
   async function active(commonName: string): Promise<IssuedCertificate> {
     const issued = await issue(ts.ca, commonName);
-    await identity().registerCertificate({ certificatePem: issued.certificatePem, setAsActive: true });
+    const { certificateArn } = await identity().registerCertificate({ certificatePem: issued.certificatePem, setAsActive: true });
+    await allowEverything(ts, certificateArn); // IoT policies govern what it may do once in
     return issued;
   }
 
@@ -148,11 +149,11 @@ describe('mutual-TLS authentication against registered certificates', () => {
 
   it('accepts a certificate registered without a CA, and one registered with an ACTIVE customer CA', async () => {
     const loner = await issue(foreignCa, 'loner');
-    await identity().registerCertificateWithoutCA({ certificatePem: loner.certificatePem, status: 'ACTIVE' });
+    await allowEverything(ts, (await identity().registerCertificateWithoutCA({ certificatePem: loner.certificatePem, status: 'ACTIVE' })).certificateArn);
     await endClient(await connect(loner, 5, 'loner'));
     const { certificateId: caId } = await identity().registerCACertificate({ caCertificate: customerCa.certificatePem, setAsActive: true });
     const member = await issue(customerCa, 'member');
-    await identity().registerCertificate({ certificatePem: member.certificatePem, setAsActive: true });
+    await allowEverything(ts, (await identity().registerCertificate({ certificatePem: member.certificatePem, setAsActive: true })).certificateArn);
     await endClient(await connect(member, 4, 'member'));
     await identity().updateCACertificate({ certificateId: caId, newStatus: 'INACTIVE' });
     await assertRefused(member, notAuthorized, 'member-ca-inactive');
@@ -241,7 +242,7 @@ describe('mutual-TLS authentication against registered certificates', () => {
     const ca = await loadOrCreateCa(join(ts.dataDir, 'live-ca'));
     const { certificateId: caId } = await identity().registerCACertificate({ caCertificate: ca.certificatePem, setAsActive: true });
     const device = await issue(ca, 'live-ca-device');
-    await identity().registerCertificate({ certificatePem: device.certificatePem, setAsActive: true });
+    await allowEverything(ts, (await identity().registerCertificate({ certificatePem: device.certificatePem, setAsActive: true })).certificateArn);
     const client = await connect(device, 5, 'live-ca-device');
     const disconnected = new Promise<number | undefined>((resolve) => client.once('disconnect', (packet) => resolve(packet.reasonCode)));
     await identity().updateCACertificate({ certificateId: caId, newStatus: 'INACTIVE' });

@@ -15,6 +15,8 @@ import { describeStoreLifecycle } from './store-lifecycle.contract.js';
 import { describeRegistryStore } from './registry-store.contract.js';
 import { describeCertificateStore } from './certificate-store.contract.js';
 import { describeShadowStore } from './shadow-store.contract.js';
+import { describePolicyStore } from './policy-store.contract.js';
+import { describeRuleStore } from './rule-store.contract.js';
 
 export type { StoreContractFactory, StoreTestContext } from './factory.js';
 export { withStore } from './factory.js';
@@ -23,6 +25,8 @@ export { describeSessionStore, describeRetainedStore, describeStoreLifecycle, de
 export { thingRecord, thingTypeRecord, certArn } from './registry-store.contract.js';
 export { describeCertificateStore, certificateRecord, caCertificateRecord, certificateIdOf } from './certificate-store.contract.js';
 export { describeShadowStore, shadowRecord } from './shadow-store.contract.js';
+export { describePolicyStore, policyRecord, policyVersionRecord } from './policy-store.contract.js';
+export { describeRuleStore, ruleRecord } from './rule-store.contract.js';
 
 /** Every suite above, for one backend. */
 export function describeStore(factory: StoreContractFactory): void {
@@ -31,5 +35,7 @@ export function describeStore(factory: StoreContractFactory): void {
   describeRegistryStore(factory);
   describeCertificateStore(factory);
   describeShadowStore(factory);
+  describePolicyStore(factory);
+  describeRuleStore(factory);
   describeStoreLifecycle(factory);
 }

@@ -26,6 +26,8 @@ import { SqliteRetainedStore } from './retained-store.js';
 import { SqliteRegistryStore } from './registry-store.js';
 import { SqliteCertificateStore } from './certificate-store.js';
 import { SqliteShadowStore } from './shadow-store.js';
+import { SqlitePolicyStore } from './policy-store.js';
+import { SqliteRuleStore } from './rule-store.js';
 
 export interface SqliteStoreOptions {
   /** Database file path (its directory must exist), or ':memory:'. */
@@ -45,6 +47,8 @@ class SqliteStore implements Store {
   readonly registry: SqliteRegistryStore;
   readonly certificates: SqliteCertificateStore;
   readonly shadows: SqliteShadowStore;
+  readonly policies: SqlitePolicyStore;
+  readonly rules: SqliteRuleStore;
 
   constructor(handle: SqliteHandle) {
     this.#handle = handle;
@@ -53,6 +57,8 @@ class SqliteStore implements Store {
     this.registry = new SqliteRegistryStore(handle);
     this.certificates = new SqliteCertificateStore(handle);
     this.shadows = new SqliteShadowStore(handle);
+    this.policies = new SqlitePolicyStore(handle);
+    this.rules = new SqliteRuleStore(handle);
   }
 
   async close(): Promise<void> {

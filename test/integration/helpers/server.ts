@@ -75,16 +75,35 @@ export interface ClientOptions extends IClientOptions {
 
 /**
  * A client certificate issued by the test server's CA and registered ACTIVE (mutual TLS accepts only
- * registered ACTIVE certificates); `register: false` leaves it unregistered.
+ * registered ACTIVE certificates) with the allow-all test policy attached (IoT policies govern
+ * certificate clients); `register: false` leaves it unregistered, `policy: false` without a policy.
  */
 export async function issueDeviceCertificate(
   ts: TestServer,
   commonName = 'test-device',
-  options: { readonly register?: boolean } = {},
+  options: { readonly register?: boolean; readonly policy?: boolean } = {},
 ): Promise<IssuedCertificate> {
   const issued = await issueClientCertificate(ts.ca, { commonName });
-  if (options.register !== false) await ts.server.identity.registerCertificate({ certificatePem: issued.certificatePem, setAsActive: true });
+  if (options.register !== false) {
+    const { certificateArn } = await ts.server.identity.registerCertificate({ certificatePem: issued.certificatePem, setAsActive: true });
+    if (options.policy !== false) await allowEverything(ts, certificateArn);
+  }
   return issued;
+}
+
+/** The name of the policy `allowEverything` attaches: `iot:*` on `*`. */
+export const allowAllTestPolicy = 'thingcore-test-allow-all';
+
+/** Attaches the allow-all test policy (created on first use) to a certificate ARN. */
+export async function allowEverything(ts: TestServer, certificateArn: string): Promise<void> {
+  const policies = ts.server.policies;
+  try {
+    await policies.getPolicy(allowAllTestPolicy);
+  } catch {
+    const policyDocument = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'iot:*', Resource: '*' }] });
+    await policies.createPolicy({ policyName: allowAllTestPolicy, policyDocument }).catch(() => undefined);
+  }
+  await policies.attachPolicy({ policyName: allowAllTestPolicy, target: certificateArn });
 }
 
 /** The URL and TLS options for one transport. */
