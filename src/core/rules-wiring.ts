@@ -87,7 +87,10 @@ export async function startRules(options: StartRulesOptions): Promise<RunningRul
   const engine = new RuleEngine({
     logger,
     accountId: options.scope.accountId,
-    subscribe: (filter) => broker.addConsumer(filter, consumer),
+    // Basic Ingest topics go to the rules engine alone (AWS: they bypass the broker and cannot be
+    // subscribed); a rule's FROM filter only listens, so it does not open a `$` topic to publishers.
+    subscribe: (filter) =>
+      broker.addConsumer(filter, consumer, filter === '$aws/rules/#' ? { exclusive: true } : { ownsTopic: false }),
     hopsOf,
     hooks: {
       ...(shadows === undefined ? {} : { getThingShadow: (thingName, shadowName) => readShadow(shadows, thingName, shadowName) }),

@@ -18,7 +18,7 @@ import type { SessionMessageRecord } from '../store/index.js';
 import { encodePublish, withPacketId, type EncodedPublish, type PublishProperties } from './codec.js';
 import { Connection } from './connection.js';
 import type { BrokerEvent, BrokerHooks, ClientInfo, DisconnectCause, PeerFacts } from './hooks.js';
-import type { Broker, BrokerConfig, BrokerStats, Consumer, ServerMessage } from './index.js';
+import type { Broker, BrokerConfig, BrokerStats, Consumer, ConsumerOptions, ServerMessage } from './index.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { Message, QoS } from './message.js';
 import type { BrokerOptions } from './options.js';
@@ -41,6 +41,7 @@ interface Target {
 }
 
 const NEVER_EXPIRES = 0xffffffff;
+const NO_SUBSCRIPTIONS: readonly Subscription[] = Object.freeze([]);
 /** Keep-alive is enforced at most this late (mosquitto checks in the same way, from its loop). */
 const SWEEP_INTERVAL_MS = 250;
 
@@ -112,9 +113,10 @@ export class BrokerImpl implements Broker {
   readonly persister: Persister;
   private readonly retained = new RetainedIndex();
   private readonly consumers: Router;
-  private readonly consumerFns = new Map<string, Consumer>();
+  private readonly consumerFns = new Map<string, { readonly fn: Consumer; readonly ownsTopic: boolean; readonly exclusive: boolean }>();
+  /** Consumers registered as exclusive (their topics bypass subscribers); 0 skips the check. */
+  private exclusiveConsumers = 0;
   private nextConsumerId = 1;
-  private pendingConsumerCalls: Array<() => void> = [];
   private readonly sessions = new Map<string, Session>();
   /** clientId → its connected connection. */
   private readonly live = new Map<string, Connection>();
@@ -205,13 +207,19 @@ export class BrokerImpl implements Broker {
     }
   }
 
-  addConsumer(topicFilter: string, consumer: Consumer): () => void {
+  addConsumer(topicFilter: string, consumer: Consumer, options: ConsumerOptions = {}): () => void {
     const key = `consumer:${this.nextConsumerId++}`;
-    this.consumerFns.set(key, consumer);
+    const exclusive = options.exclusive === true;
+    this.consumerFns.set(key, { fn: consumer, ownsTopic: options.ownsTopic !== false, exclusive });
+    if (exclusive) this.exclusiveConsumers++;
     this.consumers.add({ clientId: key, topicFilter, qos: 2, noLocal: false, retainAsPublished: false, retainHandling: 0 });
+    let removed = false;
     return () => {
+      if (removed) return;
+      removed = true;
       this.consumers.remove(key, topicFilter);
       this.consumerFns.delete(key);
+      if (exclusive) this.exclusiveConsumers--;
     };
   }
 
@@ -276,7 +284,6 @@ export class BrokerImpl implements Broker {
       }
       // Delayed wills are published now: the server is going away [MQTT-3.1.3-9]
       for (const w of [...this.delayedWills.values()]) w.publish();
-      this.flushConsumers();
       await this.persister.flush();
     })();
     return this.closing;
@@ -295,8 +302,12 @@ export class BrokerImpl implements Broker {
     }
   }
 
+  /** True when a consumer that owns the topic matches it (restrictDollarTopics admits such publishes). */
   hasConsumerFor(topic: string): boolean {
-    return this.consumers.size > 0 && this.consumers.match(topic).subscriptions.length > 0;
+    if (this.consumers.size === 0) return false;
+    const cm = this.consumers.match(topic).subscriptions;
+    for (let i = 0; i < cm.length; i++) if (this.consumerFns.get(cm[i]!.clientId)?.ownsTopic) return true;
+    return false;
   }
 
   /** Queues a session's pending store writes for the next group commit. */
@@ -398,9 +409,15 @@ export class BrokerImpl implements Broker {
   /** Routes a message to every matching session and consumer. */
   route(message: Message, publisher: ClientInfo | undefined): RouteResult {
     this.counters.messagesIn++;
+    const topic = message.topic;
+    const consumerMatches = this.consumers.size > 0 ? this.consumers.match(topic).subscriptions : NO_SUBSCRIPTIONS;
+    if (this.exclusiveConsumers > 0 && this.isExclusive(consumerMatches)) {
+      // A topic an exclusive consumer owns (e.g. Basic Ingest) goes to it alone: no subscriber, no retain.
+      this.callConsumers(consumerMatches, message, publisher);
+      return { matched: true, needsCommit: false };
+    }
     let needsCommit = false;
     if (message.retain) needsCommit = this.storeRetained(message);
-    const topic = message.topic;
     const match = this.router.match(topic);
     let matched = false;
     const now = Date.now();
@@ -432,16 +449,34 @@ export class BrokerImpl implements Broker {
       const subIds = picked.subscriptionId !== undefined ? [picked.subscriptionId] : undefined;
       if (this.deliver(session, message, qos, false, subIds, cache)) needsCommit = true;
     }
-    if (this.consumers.size > 0) {
-      const cm = this.consumers.match(topic).subscriptions;
-      for (let i = 0; i < cm.length; i++) {
-        const fn = this.consumerFns.get(cm[i]!.clientId);
-        if (!fn) continue;
-        matched = true;
-        this.callConsumer(fn, message, publisher);
+    // Consumers run after the deliveries are written (queued on the sockets), once per message.
+    if (consumerMatches.length > 0 && this.callConsumers(consumerMatches, message, publisher)) matched = true;
+    return { matched, needsCommit };
+  }
+
+  private isExclusive(consumerMatches: readonly Subscription[]): boolean {
+    for (let i = 0; i < consumerMatches.length; i++) if (this.consumerFns.get(consumerMatches[i]!.clientId)?.exclusive) return true;
+    return false;
+  }
+
+  /**
+   * Calls each matching consumer once, synchronously and after the message's deliveries were
+   * written. Consumers only take the message and queue their own work (the shadow service, the rule
+   * engine): holding every message in a closure until a later turn cost more (GC) than the call.
+   */
+  private callConsumers(consumerMatches: readonly Subscription[], message: Message, publisher: ClientInfo | undefined): boolean {
+    let called = false;
+    for (let i = 0; i < consumerMatches.length; i++) {
+      const c = this.consumerFns.get(consumerMatches[i]!.clientId);
+      if (!c) continue;
+      called = true;
+      try {
+        c.fn(message, publisher);
+      } catch (err: unknown) {
+        this.logger.error({ err, topic: message.topic }, 'consumer failed');
       }
     }
-    return { matched, needsCommit };
+    return called;
   }
 
   /** Delivers to one session; true when the session's store writes must be committed first. */
@@ -615,23 +650,6 @@ export class BrokerImpl implements Broker {
       }
     }
     return undefined;
-  }
-
-  private callConsumer(fn: Consumer, message: Message, publisher: ClientInfo | undefined): void {
-    if (this.pendingConsumerCalls.length === 0) setImmediate(() => this.flushConsumers());
-    this.pendingConsumerCalls.push(() => fn(message, publisher));
-  }
-
-  private flushConsumers(): void {
-    const calls = this.pendingConsumerCalls;
-    this.pendingConsumerCalls = [];
-    for (const call of calls) {
-      try {
-        call();
-      } catch (err: unknown) {
-        this.logger.error({ err }, 'consumer failed');
-      }
-    }
   }
 
   /** Ends a session: its subscriptions leave the router and its stored copy is deleted. */

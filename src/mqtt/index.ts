@@ -32,8 +32,22 @@ export interface ServerMessage {
   readonly messageExpiryIntervalSec?: number;
 }
 
-/** In-process consumer of published messages (shadow service, rules engine): called once per message. */
+/**
+ * In-process consumer of published messages (shadow service, rules engine): called once per
+ * message, synchronously after the message's deliveries were written; it must only take the message
+ * and queue its own work.
+ */
 export type Consumer = (message: Message, publisher: ClientInfo | undefined) => void;
+
+export interface ConsumerOptions {
+  /**
+   * The consumer serves this topic space (default true): with restrictDollarTopics, clients may
+   * publish to `$` topics only where an owning consumer matches. A rule's FROM filter is not an owner.
+   */
+  readonly ownsTopic?: boolean;
+  /** Matching messages go to this consumer only: never to subscribers, never retained (Basic Ingest). */
+  readonly exclusive?: boolean;
+}
 
 export interface BrokerStats {
   readonly connections: number;
@@ -61,7 +75,7 @@ export interface Broker {
   /** Publishes as the server; resolves once routed (and stored where a persistent session needs it). */
   publish(message: ServerMessage): Promise<void>;
   /** Registers a consumer for a topic filter; returns the function that removes it. */
-  addConsumer(topicFilter: string, consumer: Consumer): () => void;
+  addConsumer(topicFilter: string, consumer: Consumer, options?: ConsumerOptions): () => void;
   /** Connected clients. */
   clients(): IterableIterator<ClientInfo>;
   /**
