@@ -27,6 +27,7 @@ import type {
 } from '../records.js';
 import type { SqliteHandle } from './handle.js';
 import { registerMigrations } from './migrations.js';
+import { batchTransaction, ConditionNotMet } from './batch.js';
 import { StoreError } from '../errors.js';
 
 registerMigrations('identity', [
@@ -206,7 +207,6 @@ function describeOp(op: CertificateOp): string {
 }
 
 /** Thrown inside the transaction by a check op that does not hold. */
-class ConditionNotMet extends Error {}
 
 type ListParams = { afterCreation: number | null; afterId: string; key: string | null; limit: number };
 
@@ -273,28 +273,7 @@ export class SqliteCertificateStore implements CertificateStore {
       },
     };
 
-    this.#applyBatch = db.transaction((ops: readonly CertificateOp[]) => {
-      for (let i = 0; i < ops.length; i++) {
-        const op = ops[i] as CertificateOp;
-        try {
-          this.#applyOne(op);
-        } catch (err: unknown) {
-          if (err instanceof ConditionNotMet) {
-            throw new StoreError(
-              'ConditionFailed',
-              `apply: condition op ${i} of ${ops.length} (${describeOp(op)}) does not hold: ${err.message}; batch rolled back`,
-              { opIndex: i },
-            );
-          }
-          throw new StoreError(
-            'ApplyFailed',
-            `apply: op ${i} of ${ops.length} (${describeOp(op)}) failed, batch rolled back: ` +
-              `${err instanceof Error ? err.message : String(err)}`,
-            { cause: err, opIndex: i },
-          );
-        }
-      }
-    }).immediate;
+    this.#applyBatch = batchTransaction<CertificateOp>(db, (op) => this.#applyOne(op), describeOp);
   }
 
   #applyOne(op: CertificateOp): void {

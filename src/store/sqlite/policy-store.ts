@@ -28,6 +28,7 @@ import type {
 } from '../records.js';
 import type { SqliteHandle } from './handle.js';
 import { registerMigrations } from './migrations.js';
+import { batchTransaction, ConditionNotMet } from './batch.js';
 import { StoreError } from '../errors.js';
 
 registerMigrations('policy', [
@@ -151,7 +152,6 @@ function describeOp(op: PolicyOp): string {
 }
 
 /** Thrown inside the transaction by a check op that does not hold. */
-class ConditionNotMet extends Error {}
 
 export class SqlitePolicyStore implements PolicyStore {
   readonly #handle: SqliteHandle;
@@ -215,27 +215,7 @@ export class SqlitePolicyStore implements PolicyStore {
       ),
     };
 
-    this.#applyBatch = db.transaction((ops: readonly PolicyOp[]) => {
-      for (let i = 0; i < ops.length; i++) {
-        const op = ops[i] as PolicyOp;
-        try {
-          this.#applyOne(op);
-        } catch (err: unknown) {
-          if (err instanceof ConditionNotMet) {
-            throw new StoreError(
-              'ConditionFailed',
-              `apply: condition op ${i} of ${ops.length} (${describeOp(op)}) does not hold: ${err.message}; batch rolled back`,
-              { opIndex: i },
-            );
-          }
-          throw new StoreError(
-            'ApplyFailed',
-            `apply: op ${i} of ${ops.length} (${describeOp(op)}) failed, batch rolled back: ${err instanceof Error ? err.message : String(err)}`,
-            { cause: err, opIndex: i },
-          );
-        }
-      }
-    }).immediate;
+    this.#applyBatch = batchTransaction<PolicyOp>(db, (op) => this.#applyOne(op), describeOp);
   }
 
   #applyOne(op: PolicyOp): void {

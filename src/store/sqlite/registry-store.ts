@@ -34,6 +34,7 @@ import type {
 import type Database from 'better-sqlite3';
 import type { SqliteHandle } from './handle.js';
 import { registerMigrations, type SqliteDatabase } from './migrations.js';
+import { batchTransaction, ConditionNotMet } from './batch.js';
 import { StoreError } from '../errors.js';
 
 registerMigrations('registry', [
@@ -206,7 +207,6 @@ function describeOp(op: RegistryOp): string {
 }
 
 /** Thrown inside the transaction by a check op that does not hold. */
-class ConditionNotMet extends Error {}
 
 export class SqliteRegistryStore implements RegistryStore {
   readonly #handle: SqliteHandle;
@@ -281,28 +281,7 @@ export class SqliteRegistryStore implements RegistryStore {
       ).pluck(),
     };
 
-    this.#applyBatch = db.transaction((ops: readonly RegistryOp[]) => {
-      for (let i = 0; i < ops.length; i++) {
-        const op = ops[i] as RegistryOp;
-        try {
-          this.#applyOne(op);
-        } catch (err: unknown) {
-          if (err instanceof ConditionNotMet) {
-            throw new StoreError(
-              'ConditionFailed',
-              `apply: condition op ${i} of ${ops.length} (${describeOp(op)}) does not hold: ${err.message}; batch rolled back`,
-              { opIndex: i },
-            );
-          }
-          throw new StoreError(
-            'ApplyFailed',
-            `apply: op ${i} of ${ops.length} (${describeOp(op)}) failed, batch rolled back: ` +
-              `${err instanceof Error ? err.message : String(err)}`,
-            { cause: err, opIndex: i },
-          );
-        }
-      }
-    }).immediate;
+    this.#applyBatch = batchTransaction<RegistryOp>(db, (op) => this.#applyOne(op), describeOp);
   }
 
   #applyOne(op: RegistryOp): void {

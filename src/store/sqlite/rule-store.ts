@@ -11,6 +11,7 @@ import type { RuleStore } from '../interfaces.js';
 import type { RuleOp, RuleQuery, RuleRecord } from '../records.js';
 import type { SqliteHandle } from './handle.js';
 import { registerMigrations } from './migrations.js';
+import { batchTransaction, ConditionNotMet } from './batch.js';
 import { StoreError } from '../errors.js';
 
 registerMigrations('rules', [
@@ -90,7 +91,6 @@ function describeOp(op: RuleOp): string {
 }
 
 /** Thrown inside the transaction by a check op that does not hold. */
-class ConditionNotMet extends Error {}
 
 export class SqliteRuleStore implements RuleStore {
   readonly #handle: SqliteHandle;
@@ -119,27 +119,7 @@ export class SqliteRuleStore implements RuleStore {
       delete: db.prepare<[string]>('DELETE FROM rules WHERE rule_name = ?'),
     };
 
-    this.#applyBatch = db.transaction((ops: readonly RuleOp[]) => {
-      for (let i = 0; i < ops.length; i++) {
-        const op = ops[i] as RuleOp;
-        try {
-          this.#applyOne(op);
-        } catch (err: unknown) {
-          if (err instanceof ConditionNotMet) {
-            throw new StoreError(
-              'ConditionFailed',
-              `apply: condition op ${i} of ${ops.length} (${describeOp(op)}) does not hold: ${err.message}; batch rolled back`,
-              { opIndex: i },
-            );
-          }
-          throw new StoreError(
-            'ApplyFailed',
-            `apply: op ${i} of ${ops.length} (${describeOp(op)}) failed, batch rolled back: ${err instanceof Error ? err.message : String(err)}`,
-            { cause: err, opIndex: i },
-          );
-        }
-      }
-    }).immediate;
+    this.#applyBatch = batchTransaction<RuleOp>(db, (op) => this.#applyOne(op), describeOp);
   }
 
   #applyOne(op: RuleOp): void {
