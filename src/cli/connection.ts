@@ -190,6 +190,32 @@ export async function readAccessKey(path: string, profile = credentialsProfile):
   return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
 }
 
+/**
+ * What every AWS SDK client of the CLI is built with: the server's API URL and region, the admin
+ * key from the credentials file, and the data dir's CA as the only trust anchor.
+ */
+export async function sdkClientConfig(target: {
+  readonly apiUrl: string;
+  readonly region: string;
+  readonly credentialsPath: string;
+  readonly caPem: string;
+}): Promise<{ endpoint: string; region: string; credentials: AccessKey; requestHandler: NodeHttpHandler }> {
+  const credentials = await readAccessKey(target.credentialsPath);
+  // The SDK's notice about its own future Node.js support is not this command's business.
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+  return {
+    endpoint: target.apiUrl,
+    region: target.region,
+    credentials,
+    requestHandler: new NodeHttpHandler({
+      httpsAgent: new Agent({ ca: target.caPem }),
+      connectionTimeout: 5000,
+      requestTimeout: 30_000,
+      throwOnRequestTimeout: true,
+    }),
+  };
+}
+
 /** Opens the session an admin command works in. */
 export async function openAdminSession(flags: ConnectionFlags): Promise<AdminSession> {
   const target = await resolveTarget(flags);
@@ -197,20 +223,7 @@ export async function openAdminSession(flags: ConnectionFlags): Promise<AdminSes
   if (caPem === undefined) {
     throw new CliError(`there is no CA certificate at ${target.caPath}: is ${target.dataDir} a Thingcore data dir?`);
   }
-  const credentials = await readAccessKey(target.credentialsPath);
-  // The SDK's notice about its own future Node.js support is not this command's business.
-  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
-  const client = new IoTClient({
-    endpoint: target.apiUrl,
-    region: target.region,
-    credentials,
-    requestHandler: new NodeHttpHandler({
-      httpsAgent: new Agent({ ca: caPem }),
-      connectionTimeout: 5000,
-      requestTimeout: 30_000,
-      throwOnRequestTimeout: true,
-    }),
-  });
+  const client = new IoTClient(await sdkClientConfig({ ...target, caPem }));
   return {
     ...target,
     api: createIotAdmin(client),

@@ -11,8 +11,6 @@
  * parsing; the 200 body is read raw.
  */
 import { readFile } from 'node:fs/promises';
-import { Agent } from 'node:https';
-import { Readable } from 'node:stream';
 import { Command, Option } from 'commander';
 import {
   AttachPolicyCommand,
@@ -22,14 +20,13 @@ import {
   GetPolicyCommand,
   GetPolicyVersionCommand,
   IoTClient,
-  TestAuthorizationCommand,
   paginateListPolicies,
 } from '@aws-sdk/client-iot';
 import type { Policy } from '@aws-sdk/client-iot';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { adminCommand, withSession } from './admin.js';
 import type { AdminDeps, AdminFlags } from './admin.js';
-import { readAccessKey } from './connection.js';
+import { sdkClientConfig } from './connection.js';
+import { callExtension } from './extension.js';
 import type { AdminSession } from './connection.js';
 import { CliError, usageError } from './errors.js';
 import { formatDate, formatFields, formatJson, formatTable } from './output.js';
@@ -204,59 +201,16 @@ export function policyCommand(deps: AdminDeps): Command {
  * back as the SDK's modeled exceptions.
  */
 export async function explainAuthorization(client: IoTClient, request: ExplainRequest): Promise<ExplainAnswer> {
-  const command = new TestAuthorizationCommand({ authInfos: [] });
-  const body = JSON.stringify({
+  const body = {
     principal: request.principal,
     authInfos: request.authInfos,
     ...(request.policyNamesToAdd === undefined ? {} : { policyNamesToAdd: request.policyNamesToAdd }),
     ...(request.policyNamesToSkip === undefined ? {} : { policyNamesToSkip: request.policyNamesToSkip }),
-  });
-  let raw: Buffer | undefined;
-  command.middlewareStack.add(
-    (next) => async (args) => {
-      const r = args.request as { path?: unknown; query?: unknown; body?: unknown; headers?: Record<string, string> };
-      if (typeof r.path !== 'string' || r.headers === undefined) throw new Error('unexpected request shape in the IoT client');
-      r.path = '/test-authorization/explain';
-      r.query = request.clientId === undefined ? {} : { clientId: request.clientId };
-      r.body = body;
-      r.headers['content-type'] = 'application/json';
-      r.headers['content-length'] = String(Buffer.byteLength(body));
-      return next(args);
-    },
-    { step: 'build', name: 'thingcoreExplainRequest' },
-  );
-  command.middlewareStack.add(
-    (next) => async (args) => {
-      const result = await next(args);
-      const response = result.response as { statusCode?: number; body?: unknown };
-      if (typeof response.statusCode === 'number' && response.statusCode >= 200 && response.statusCode < 300) {
-        raw = await readAll(response.body);
-        response.body = Readable.from([Buffer.from('{}')]);
-      }
-      return result;
-    },
-    // Inside the deserializer: sees the raw response first.
-    { step: 'deserialize', name: 'thingcoreExplainResponse', priority: 'low' },
-  );
-  await client.send(command);
-  if (raw === undefined) throw new CliError('the explain request got no answer body');
-  try {
-    return JSON.parse(raw.toString('utf8')) as ExplainAnswer;
-  } catch {
-    throw new CliError(`the server answered the explain request with something that is not JSON: ${raw.toString('utf8').slice(0, 200)}`);
-  }
+  };
+  const query = request.clientId === undefined ? {} : { clientId: request.clientId };
+  return (await callExtension(client, 'POST', '/test-authorization/explain', body, query)) as ExplainAnswer;
 }
 
-async function readAll(body: unknown): Promise<Buffer> {
-  if (body instanceof Uint8Array) return Buffer.from(body);
-  if (typeof body === 'string') return Buffer.from(body);
-  if (body !== null && typeof body === 'object' && Symbol.asyncIterator in body) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of body as AsyncIterable<Uint8Array | string>) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
-    return Buffer.concat(chunks);
-  }
-  return Buffer.alloc(0);
-}
 
 /** For people: the decision per resource, its one-line reason, then every statement's part in it. */
 export function formatExplanation(answer: ExplainAnswer): string {
@@ -334,16 +288,5 @@ async function withPolicyClient(deps: AdminDeps, flags: AdminFlags, work: (clien
 }
 
 async function openIotClient(session: AdminSession): Promise<IoTClient> {
-  const credentials = await readAccessKey(session.credentialsPath);
-  return new IoTClient({
-    endpoint: session.apiUrl,
-    region: session.region,
-    credentials,
-    requestHandler: new NodeHttpHandler({
-      httpsAgent: new Agent({ ca: session.caPem }),
-      connectionTimeout: 5000,
-      requestTimeout: 30_000,
-      throwOnRequestTimeout: true,
-    }),
-  });
+  return new IoTClient(await sdkClientConfig(session));
 }

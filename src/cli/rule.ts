@@ -15,8 +15,6 @@
  * parsing; the 200 body is read raw.
  */
 import { readFile } from 'node:fs/promises';
-import { Agent } from 'node:https';
-import { Readable } from 'node:stream';
 import { Command } from 'commander';
 import {
   CreateTopicRuleCommand,
@@ -29,12 +27,14 @@ import {
   paginateListTopicRules,
 } from '@aws-sdk/client-iot';
 import type { TopicRuleListItem, TopicRulePayload } from '@aws-sdk/client-iot';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { adminCommand, withSession } from './admin.js';
 import type { AdminDeps, AdminFlags } from './admin.js';
-import { readAccessKey } from './connection.js';
+import { sdkClientConfig } from './connection.js';
+import { callExtension } from './extension.js';
+
+export { callExtension };
 import type { AdminSession } from './connection.js';
-import { CliError, usageError } from './errors.js';
+import { usageError } from './errors.js';
 import { formatDate, formatFields, formatJson, formatTable } from './output.js';
 
 interface ListFlags extends AdminFlags {
@@ -269,64 +269,6 @@ export interface RuleMetrics {
   readonly errorAction?: ActionMetrics;
 }
 
-/**
- * Calls a Thingcore extension route through the SDK: a GetTopicRule whose method, path and body are
- * replaced in the build step (before signing), and whose raw 200 body is taken before the SDK's
- * deserializer. Errors come back as the SDK's modeled exceptions.
- */
-export async function callExtension(client: IoTClient, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
-  const command = new GetTopicRuleCommand({ ruleName: 'x' });
-  const text = body === undefined ? undefined : JSON.stringify(body);
-  let raw: Buffer | undefined;
-  command.middlewareStack.add(
-    (next) => async (args) => {
-      const r = args.request as { method?: unknown; path?: unknown; query?: unknown; body?: unknown; headers?: Record<string, string> };
-      if (typeof r.path !== 'string' || r.headers === undefined) throw new Error('unexpected request shape in the IoT client');
-      r.method = method;
-      r.path = path;
-      r.query = {};
-      if (text === undefined) {
-        delete r.body;
-      } else {
-        r.body = text;
-        r.headers['content-type'] = 'application/json';
-        r.headers['content-length'] = String(Buffer.byteLength(text));
-      }
-      return next(args);
-    },
-    { step: 'build', name: 'thingcoreExtensionRequest' },
-  );
-  command.middlewareStack.add(
-    (next) => async (args) => {
-      const result = await next(args);
-      const response = result.response as { statusCode?: number; body?: unknown };
-      if (typeof response.statusCode === 'number' && response.statusCode >= 200 && response.statusCode < 300) {
-        raw = await readAll(response.body);
-        response.body = Readable.from([Buffer.from('{}')]);
-      }
-      return result;
-    },
-    { step: 'deserialize', name: 'thingcoreExtensionResponse', priority: 'low' },
-  );
-  await client.send(command);
-  if (raw === undefined) throw new CliError(`${method} ${path} got no answer body`);
-  try {
-    return JSON.parse(raw.toString('utf8')) as unknown;
-  } catch {
-    throw new CliError(`the server answered ${method} ${path} with something that is not JSON: ${raw.toString('utf8').slice(0, 200)}`);
-  }
-}
-
-async function readAll(body: unknown): Promise<Buffer> {
-  if (body instanceof Uint8Array) return Buffer.from(body);
-  if (typeof body === 'string') return Buffer.from(body);
-  if (body !== null && typeof body === 'object' && Symbol.asyncIterator in body) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of body as AsyncIterable<Uint8Array | string>) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
-    return Buffer.concat(chunks);
-  }
-  return Buffer.alloc(0);
-}
 
 export function formatTestAnswer(answer: RuleTestAnswer): string {
   const warnings = (answer.warnings ?? []).map((w) => `warning: ${w}\n`).join('');
@@ -415,17 +357,5 @@ async function withRuleClient(deps: AdminDeps, flags: AdminFlags, work: (client:
 }
 
 async function openIotClient(session: AdminSession): Promise<IoTClient> {
-  const credentials = await readAccessKey(session.credentialsPath);
-  return new IoTClient({
-    endpoint: session.apiUrl,
-    region: session.region,
-    credentials,
-    maxAttempts: 1,
-    requestHandler: new NodeHttpHandler({
-      httpsAgent: new Agent({ ca: session.caPem }),
-      connectionTimeout: 5000,
-      requestTimeout: 30_000,
-      throwOnRequestTimeout: true,
-    }),
-  });
+  return new IoTClient({ ...(await sdkClientConfig(session)), maxAttempts: 1 });
 }

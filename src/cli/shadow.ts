@@ -9,7 +9,6 @@
  * client, signer and error parsing.
  */
 import { readFile } from 'node:fs/promises';
-import { Agent } from 'node:https';
 import { Command, InvalidArgumentError } from 'commander';
 import {
   DeleteThingShadowCommand,
@@ -19,10 +18,9 @@ import {
   ListNamedShadowsForThingCommand,
   UpdateThingShadowCommand,
 } from '@aws-sdk/client-iot-data-plane';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { adminCommand, withSession } from './admin.js';
 import type { AdminDeps, AdminFlags } from './admin.js';
-import { readAccessKey } from './connection.js';
+import { sdkClientConfig } from './connection.js';
 import type { AdminSession } from './connection.js';
 import { CliError, usageError } from './errors.js';
 import { formatJson, formatTable } from './output.js';
@@ -200,18 +198,7 @@ async function withDataPlane(deps: AdminDeps, flags: AdminFlags, work: (client: 
 }
 
 async function openDataPlane(session: AdminSession): Promise<IoTDataPlaneClient> {
-  const credentials = await readAccessKey(session.credentialsPath);
-  return new IoTDataPlaneClient({
-    endpoint: session.apiUrl,
-    region: session.region,
-    credentials,
-    requestHandler: new NodeHttpHandler({
-      httpsAgent: new Agent({ ca: session.caPem }),
-      connectionTimeout: 5000,
-      requestTimeout: 30_000,
-      throwOnRequestTimeout: true,
-    }),
-  });
+  return new IoTDataPlaneClient(await sdkClientConfig(session));
 }
 
 /** The data plane's AWS exceptions in the admin commands' words (`Name: message`); the rest as the session explains them. */
