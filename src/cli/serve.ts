@@ -27,6 +27,8 @@ interface ServeFlags {
   readonly logLevel?: string;
   readonly region?: string;
   readonly accountId?: string;
+  /** Repeatable `<arn-or-name>=<path>`. */
+  readonly localFunction?: readonly string[];
 }
 
 /** `thingcore serve`: runs the server until SIGINT/SIGTERM. */
@@ -47,6 +49,11 @@ export function serveCommand(): Command {
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices([...logLevels]))
     .option('--region <region>', 'AWS region in ARNs (default us-east-1)')
     .option('--account-id <id>', 'AWS account id in ARNs (default 000000000000)')
+    .option(
+      '--local-function <arn-or-name=path>',
+      'run a rule lambda action\'s function locally: function ARN or name = JS module exporting handler(event, context); repeatable',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .action(async (flags: ServeFlags) => {
       await serve(flags);
     });
@@ -98,5 +105,7 @@ function flagsToInput(flags: ServeFlags): Record<keyof ConfigInput, unknown> {
     accountId: flags.accountId,
     limits: undefined,
     features: undefined,
+    // Module paths relative to the cwd (resolveConfig); a flag wins over the file's entry of the same name.
+    rules: flags.localFunction === undefined ? undefined : { localFunctions: flags.localFunction },
   };
 }

@@ -196,7 +196,8 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     cleanups.push(() => shadows.close());
     // Topic rules: the engine consumes the broker's messages, shadow documents included (closed before the broker).
     const scopeOfRules = { region: config.region, accountId: config.accountId };
-    const rules = await startRules({ broker: running, store, scope: scopeOfRules, shadows: shadows.service, logger: logger.child({ room: 'rules' }) });
+    const actionsConfig = { awsRegion: config.region, ...config.rules };
+    const rules = await startRules({ broker: running, store, scope: scopeOfRules, shadows: shadows.service, actionsConfig, logger: logger.child({ room: 'rules' }) });
     cleanups.push(() => rules.close());
     cleanups.push(watchCertificateStatus(running, identity, logger.child({ room: 'core', component: 'authenticate' })));
 

@@ -103,4 +103,92 @@ describe('config', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('has no rules settings by default', () => {
+    assert.deepEqual(resolveConfig({ cwd: '/srv' }).rules, {});
+  });
+
+  it('loads the rules section, resolving local function modules against the file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'thingcore-config-'));
+    try {
+      await writeFile(join(dir, 'fn.mjs'), 'export async function handler() {}\n');
+      const path = join(dir, 'thingcore.json');
+      const rules = {
+        localFunctions: { 'arn:aws:lambda:us-east-1:000000000000:function:notify': 'fn.mjs', other: '/abs/other.mjs' },
+        lambdaEndpoint: 'http://127.0.0.1:3001',
+        dynamoDbEndpoint: 'http://127.0.0.1:8000',
+        lambdaTimeoutMs: 5000,
+        lambdaMemoryMb: 256,
+      };
+      await writeFile(path, JSON.stringify({ rules }));
+      const loaded = await loadConfigFile(path);
+      assert.deepEqual(loaded.rules, {
+        ...rules,
+        localFunctions: { 'arn:aws:lambda:us-east-1:000000000000:function:notify': join(dir, 'fn.mjs'), other: '/abs/other.mjs' },
+      });
+      // The module must exist: a missing one is reported when the configuration is resolved.
+      assert.throws(() => resolveConfig({ file: loaded, cwd: '/elsewhere' }), (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.deepEqual(err.problems, ['rules.localFunctions["other"]: no such file /abs/other.mjs']);
+        return true;
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('lets --local-function (relative to the cwd) win over the file, key by key', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'thingcore-config-'));
+    try {
+      for (const f of ['a.mjs', 'b.mjs', 'c.mjs']) await writeFile(join(dir, f), 'export async function handler() {}\n');
+      const flags = parseConfigInput({ rules: { localFunctions: ['notify=b.mjs', 'arn:aws:lambda:us-east-1:000000000000:function:x=c.mjs'] } }, 'flags');
+      const file = { rules: { localFunctions: { notify: join(dir, 'a.mjs'), keep: join(dir, 'a.mjs') }, lambdaTimeoutMs: 100 } };
+      const config = resolveConfig({ flags, file, cwd: dir });
+      assert.deepEqual(config.rules, {
+        localFunctions: {
+          notify: join(dir, 'b.mjs'),
+          keep: join(dir, 'a.mjs'),
+          'arn:aws:lambda:us-east-1:000000000000:function:x': join(dir, 'c.mjs'),
+        },
+        lambdaTimeoutMs: 100,
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('validates the rules section, unknown keys included', () => {
+    assert.throws(
+      () =>
+        parseConfigInput(
+          {
+            rules: {
+              localFunction: {},
+              localFunctions: { 'not a name': 'x.mjs', ok: '' },
+              lambdaEndpoint: 'localhost:3001',
+              dynamoDbEndpoint: 8000,
+              lambdaTimeoutMs: 0,
+              lambdaMemoryMb: '1g',
+            },
+          },
+          'f',
+        ),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.deepEqual(err.problems, [
+          'unknown setting "rules.localFunction" (known: localFunctions, lambdaEndpoint, dynamoDbEndpoint, lambdaTimeoutMs, lambdaMemoryMb)',
+          'rules.localFunctions: "not a name" is neither a Lambda function ARN nor a function name',
+          'rules.localFunctions["ok"] must be a non-empty module path (got "")',
+          'rules.lambdaEndpoint must be an http:// or https:// URL (got "localhost:3001")',
+          'rules.dynamoDbEndpoint must be an http:// or https:// URL (got 8000)',
+          'rules.lambdaTimeoutMs must be an integer from 1 to 900000 (got 0)',
+          'rules.lambdaMemoryMb must be an integer from 16 to 10240 (got "1g")',
+        ]);
+        return true;
+      },
+    );
+    assert.throws(() => parseConfigInput({ rules: [] }, 'f'), /rules must be an object/);
+    assert.throws(() => parseConfigInput({ rules: { localFunctions: 'fn.mjs' } }, 'f'), /rules.localFunctions must be an object/);
+    assert.throws(() => parseConfigInput({ rules: { localFunctions: ['fn.mjs'] } }, 'f'), /<function-arn-or-name>=<module path> \(got "fn.mjs"\)/);
+  });
 });

@@ -4,6 +4,7 @@
  * features, the environment (THINGCORE_DATA_DIR) and flags. Precedence: flags > environment > file >
  * defaults. Every value is validated; all problems are reported together in one ConfigError.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
@@ -43,6 +44,24 @@ export interface ServerConfig {
   readonly accountId: string;
   /** The broker's profile options with the configured limit/feature overrides applied. */
   readonly broker: BrokerOptions;
+  /** The outside world of the topic rules' actions; localFunctions paths are absolute. */
+  readonly rules: RulesSettings;
+}
+
+/**
+ * The config file's `rules` section (and `--local-function`): what the rule actions reach. Maps onto
+ * the rules engine's ActionsConfig; its region is the server's.
+ */
+export interface RulesSettings {
+  /** Function ARN or function name → JavaScript module exporting a Lambda-style `handler(event, context)`. */
+  readonly localFunctions?: Readonly<Record<string, string>>;
+  /** Lambda-compatible endpoint for functions not run locally (AWS itself when absent). */
+  readonly lambdaEndpoint?: string;
+  /** DynamoDB-compatible endpoint for the dynamoDB/dynamoDBv2 actions (AWS itself when absent). */
+  readonly dynamoDbEndpoint?: string;
+  /** Local functions: per-invocation timeout (default 3000) and worker heap bound (default 128). */
+  readonly lambdaTimeoutMs?: number;
+  readonly lambdaMemoryMb?: number;
 }
 
 /** What a config file or the flags may set; every field optional. Keys match the flags in camelCase. */
@@ -62,6 +81,7 @@ export interface ConfigInput {
   readonly accountId?: string;
   readonly limits?: Partial<BrokerLimits>;
   readonly features?: Partial<BrokerFeatures>;
+  readonly rules?: RulesSettings;
 }
 
 export const configDefaults = {
@@ -135,6 +155,23 @@ export function resolveConfig(sources: ResolveConfigSources = {}): ServerConfig 
 
   const limits = { ...file.limits, ...flags.limits };
   const features = { ...file.features, ...flags.features };
+
+  // rules: the flags win key by key; a local function named by both takes the flag's module.
+  const rulesMerged: { -readonly [K in keyof RulesSettings]: RulesSettings[K] } = { ...file.rules, ...flags.rules };
+  const localEntries = [
+    ...Object.entries(file.rules?.localFunctions ?? {}),
+    ...Object.entries(flags.rules?.localFunctions ?? {}),
+  ];
+  if (localEntries.length > 0) {
+    const localFunctions: Record<string, string> = {};
+    for (const [name, path] of localEntries) localFunctions[name] = resolve(cwd, path);
+    for (const [name, path] of Object.entries(localFunctions)) {
+      if (!existsSync(path)) problems.push(`rules.localFunctions["${name}"]: no such file ${path}`);
+    }
+    rulesMerged.localFunctions = localFunctions;
+  } else {
+    delete rulesMerged.localFunctions;
+  }
   if (problems.length > 0) throw new ConfigError('combined settings', problems);
 
   return {
@@ -152,12 +189,13 @@ export function resolveConfig(sources: ResolveConfigSources = {}): ServerConfig 
     region: pick('region') ?? configDefaults.region,
     accountId: pick('accountId') ?? configDefaults.accountId,
     broker: brokerOptionsFor(profile, { limits, features }),
+    rules: rulesMerged,
   };
 }
 
 /**
- * Reads and validates a JSON config file. A relative `dataDir` inside it is taken relative to the
- * file's own directory, so the file means the same thing wherever the server is started from.
+ * Reads and validates a JSON config file. A relative `dataDir` or `rules.localFunctions` path inside
+ * it is taken relative to the file's own directory, so the file means the same thing wherever the server is started from.
  */
 export async function loadConfigFile(path: string): Promise<ConfigInput> {
   let text: string;
@@ -173,12 +211,24 @@ export async function loadConfigFile(path: string): Promise<ConfigInput> {
     throw new ConfigError(path, [`not valid JSON: ${err instanceof Error ? err.message : String(err)}`]);
   }
   const input = parseConfigInput(json, path);
-  return input.dataDir === undefined ? input : { ...input, dataDir: resolve(dirname(path), input.dataDir) };
+  const base = dirname(path);
+  const localFunctions = input.rules?.localFunctions;
+  return {
+    ...input,
+    ...(input.dataDir !== undefined && { dataDir: resolve(base, input.dataDir) }),
+    ...(input.rules !== undefined &&
+      localFunctions !== undefined && {
+        rules: {
+          ...input.rules,
+          localFunctions: Object.fromEntries(Object.entries(localFunctions).map(([name, p]) => [name, resolve(base, p)])),
+        },
+      }),
+  };
 }
 
 const topLevelKeys = new Set<string>([
   'dataDir', 'host', 'hostNames', 'mqttsPort', 'httpsPort', 'mqttPort', 'httpPort', 'profile', 'dev',
-  'anonymousPolicy', 'logLevel', 'region', 'accountId', 'limits', 'features', '$schema',
+  'anonymousPolicy', 'logLevel', 'region', 'accountId', 'limits', 'features', 'rules', '$schema',
 ]);
 
 /**
@@ -260,6 +310,8 @@ function parseSetting(key: string, raw: unknown, problems: string[]): unknown {
       return parseLimits(raw, problems);
     case 'features':
       return parseFeatures(raw, problems);
+    case 'rules':
+      return parseRules(raw, problems);
     default:
       return undefined;
   }
@@ -312,6 +364,84 @@ function parseFeatures(raw: unknown, problems: string[]): Partial<BrokerFeatures
   return out as Partial<BrokerFeatures>;
 }
 
+const rulesKeys = ['localFunctions', 'lambdaEndpoint', 'dynamoDbEndpoint', 'lambdaTimeoutMs', 'lambdaMemoryMb'] as const;
+
+// Lambda's FunctionName pattern (name, partial ARN or full ARN, optional version or alias).
+const FUNCTION_NAME = /^(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9._-]+)(:(\$LATEST|[a-zA-Z0-9_-]+))?$/;
+
+function parseRules(raw: unknown, problems: string[]): RulesSettings | undefined {
+  if (!isRecord(raw)) {
+    problems.push('rules must be an object');
+    return undefined;
+  }
+  const out: { -readonly [K in keyof RulesSettings]: RulesSettings[K] } = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    switch (key) {
+      case 'localFunctions': {
+        const local = parseLocalFunctions(value, problems);
+        if (local !== undefined) out.localFunctions = local;
+        break;
+      }
+      case 'lambdaEndpoint':
+      case 'dynamoDbEndpoint': {
+        const url = typeof value === 'string' ? parseUrl(value) : undefined;
+        if (url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:')) out[key] = value as string;
+        else problems.push(`rules.${key} must be an http:// or https:// URL (got ${JSON.stringify(value)})`);
+        break;
+      }
+      case 'lambdaTimeoutMs': {
+        const n = integer('rules.lambdaTimeoutMs', value, 1, 900_000, problems);
+        if (n !== undefined) out.lambdaTimeoutMs = n;
+        break;
+      }
+      case 'lambdaMemoryMb': {
+        const n = integer('rules.lambdaMemoryMb', value, 16, 10_240, problems);
+        if (n !== undefined) out.lambdaMemoryMb = n;
+        break;
+      }
+      default:
+        problems.push(`unknown setting "rules.${key}" (known: ${rulesKeys.join(', ')})`);
+    }
+  }
+  return out;
+}
+
+/**
+ * `{ "<function ARN or name>": "<module path>" }`, or (the repeatable `--local-function` flag) a
+ * list of `<arn-or-name>=<path>` strings.
+ */
+function parseLocalFunctions(raw: unknown, problems: string[]): Record<string, string> | undefined {
+  let entries: Array<[string, unknown]>;
+  if (Array.isArray(raw)) {
+    entries = [];
+    for (const item of raw) {
+      const eq = typeof item === 'string' ? item.indexOf('=') : -1;
+      if (typeof item !== 'string' || eq <= 0) {
+        problems.push(`local function must be given as <function-arn-or-name>=<module path> (got ${JSON.stringify(item)})`);
+        continue;
+      }
+      entries.push([item.slice(0, eq).trim(), item.slice(eq + 1)]);
+    }
+  } else if (isRecord(raw)) {
+    entries = Object.entries(raw);
+  } else {
+    problems.push(`rules.localFunctions must be an object mapping function ARNs or names to module paths (got ${JSON.stringify(raw)})`);
+    return undefined;
+  }
+  const out: Record<string, string> = {};
+  for (const [name, path] of entries) {
+    if (!FUNCTION_NAME.test(name)) {
+      problems.push(`rules.localFunctions: ${JSON.stringify(name)} is neither a Lambda function ARN nor a function name`);
+    } else if (typeof path !== 'string' || path.trim().length === 0) {
+      problems.push(`rules.localFunctions["${name}"] must be a non-empty module path (got ${JSON.stringify(path)})`);
+    } else {
+      out[name] = path.trim();
+    }
+  }
+  return out;
+}
+
 function integer(name: string, raw: unknown, min: number, max: number, problems: string[]): number | undefined {
   const n = typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : raw;
   if (typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max) return n;
@@ -323,6 +453,14 @@ function nonEmptyString(name: string, raw: unknown, problems: string[]): string 
   if (typeof raw === 'string' && raw.trim().length > 0) return raw.trim();
   problems.push(`${name} must be a non-empty string (got ${JSON.stringify(raw)})`);
   return undefined;
+}
+
+function parseUrl(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
