@@ -35,6 +35,7 @@ import { callExtension } from './extension.js';
 export { callExtension };
 import type { AdminSession } from './connection.js';
 import { usageError } from './errors.js';
+import type { RuleMetricsSnapshot as RuleMetrics } from '../rules/index.js';
 import { formatDate, formatFields, formatJson, formatTable } from './output.js';
 
 interface ListFlags extends AdminFlags {
@@ -240,34 +241,8 @@ export async function ruleMetrics(client: IoTClient, ruleName: string): Promise<
   return (await callExtension(client, 'GET', `/rules/${encodeURIComponent(ruleName)}/metrics`)) as RuleMetrics;
 }
 
-export interface ActionMetrics {
-  readonly index?: number;
-  readonly type: string;
-  readonly executed: number;
-  readonly succeeded: number;
-  readonly failed: number;
-  readonly timedOut: number;
-  readonly throttled: number;
-  readonly lastError?: string;
-  readonly lastErrorAt?: number;
-}
-
-export interface RuleMetrics {
-  readonly ruleName: string;
-  readonly enabled: boolean;
-  readonly since: number;
-  readonly evaluated: number;
-  readonly matched: number;
-  readonly evaluationErrors: number;
-  readonly droppedHops: number;
-  readonly executed: number;
-  readonly succeeded: number;
-  readonly failed: number;
-  readonly lastError?: string;
-  readonly lastErrorAt?: number;
-  readonly actions: readonly ActionMetrics[];
-  readonly errorAction?: ActionMetrics;
-}
+/** The wire shapes of `GET /rules/{ruleName}/metrics`, defined once by the rules room (types only). */
+export type { ActionMetricsSnapshot as ActionMetrics, RuleMetricsSnapshot as RuleMetrics } from '../rules/index.js';
 
 
 export function formatTestAnswer(answer: RuleTestAnswer): string {
