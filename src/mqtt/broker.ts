@@ -12,7 +12,6 @@
  *   5. consumers (shadow, rules) once per message, on the next turn (off the delivery path).
  * The encoded PUBLISH is built once per (protocol version, QoS, RETAIN flag) and shared.
  */
-import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { SessionMessageRecord } from '../store/index.js';
 import { encodePublish, withPacketId, type EncodedPublish, type PublishProperties } from './codec.js';
@@ -740,4 +739,3 @@ export async function createBroker(config: BrokerConfig): Promise<Broker> {
   return broker;
 }
 
-export { randomUUID as newSessionIdentifier };

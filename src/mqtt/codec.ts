@@ -610,14 +610,3 @@ export function userPropertiesToPairs(props: UserProperties | undefined): Array<
   }
   return out;
 }
-
-export function pairsToUserProperties(pairs: ReadonlyArray<readonly [string, string]>): UserProperties {
-  const out: UserProperties = {};
-  for (const [k, v] of pairs) {
-    const cur = out[k];
-    if (cur === undefined) out[k] = v;
-    else if (Array.isArray(cur)) cur.push(v);
-    else out[k] = [cur, v];
-  }
-  return out;
-}

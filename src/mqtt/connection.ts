@@ -21,7 +21,6 @@ import {
   encodeOther,
   PINGRESP,
   userPropertiesToPairs,
-  pairsToUserProperties,
   type ConnectPacket,
   type DisconnectPacket,
   type InboundPacket,
@@ -79,8 +78,6 @@ export class Connection {
   /** client → broker: QoS 2 packet ids received on this connection, awaiting PUBREL (they count toward Receive Maximum). */
   private inboundQos2: Set<number> | null = null;
   private backlog: InboundPacket[] | null = null;
-  private requestProblemInformation = true;
-  private principal: Principal | null = null;
 
   constructor(
     readonly broker: BrokerImpl,
@@ -361,7 +358,6 @@ export class Connection {
       }
     }
     if (this.isClosed) return; // the socket went away while we waited
-    this.principal = principal;
 
     // Session expiry [MQTT-3.1.2-11..] (3.1.1: cleanSession=0 keeps the session for the configured default)
     let sessionExpiry: number;
@@ -410,7 +406,8 @@ export class Connection {
     (client as { sessionIdentifier: string }).sessionIdentifier = session.sessionIdentifier;
     this.client = client;
     this.will = will;
-    this.requestProblemInformation = props.requestProblemInformation !== false;
+    // Request Problem Information 0 [MQTT-3.1.2-29]: nothing to suppress, reason strings are only
+    // ever sent in CONNACK and DISCONNECT, which the rule exempts.
     this.sendWindow = Math.min(v5 ? (props.receiveMaximum ?? 65535) : 65535, limits.maxInflightOut);
     this.clientMaxPacketBytes = v5 ? (props.maximumPacketSize ?? 0) : 0;
     this.decoder.protocolVersion = version;
@@ -969,14 +966,6 @@ export class Connection {
   get isClosed(): boolean {
     return this.state === 'closed';
   }
-
-  get problemInformation(): boolean {
-    return this.requestProblemInformation;
-  }
-
-  get principalOrAnonymous(): Principal {
-    return this.principal ?? anonymousPrincipal;
-  }
 }
 
 const kConnection = Symbol('thingcore.connection');
@@ -1052,4 +1041,3 @@ function v4ConnackCode(reasonCode: number): number | undefined {
   }
 }
 
-export { pairsToUserProperties };
