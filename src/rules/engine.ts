@@ -9,7 +9,7 @@
  *     otherwise        ─▶ TopicIndex.match(topic) (one trie of every enabled rule's FROM, cached per topic)
  *                          no candidate: return (nothing allocated)
  *     hops > maxHops   ─▶ dropped with a warning (republish loops)
- *     prepareMessage once ─▶ each candidate: evaluateMessage (sync, or async with external calls)
+ *     prepareMessage once ─▶ each candidate: evaluateRouted (sync, or async with external calls)
  *                          matched ─▶ each action.execute(input) (tracked: timeout, metrics)
  *                          all settled, some failed ─▶ errorAction.execute({…, match: error payload})
  *
@@ -513,7 +513,7 @@ export class RuleEngine {
     live.counters.evaluated++;
     let result: RuleEvaluation | Promise<RuleEvaluation>;
     try {
-      result = live.rule.compiled.evaluateMessage(msg);
+      result = live.rule.compiled.evaluateRouted(msg);
     } catch (err: unknown) {
       this.#evaluationFailed(live, msg, hops, err);
       return;
@@ -758,14 +758,16 @@ const NO_PROPERTIES: Readonly<Record<string, string>> = Object.freeze({});
 
 /** The EvaluationContext of one message: fields set once, MQTT properties rendered only when asked. */
 class MessageContext implements EvaluationContext {
-  readonly clientId?: string;
-  readonly principal?: string;
-  readonly sourceIp?: string;
-  readonly accountId?: string;
-  readonly userProperties?: readonly (readonly [string, string])[];
+  // Every field is assigned in every instance (undefined when absent), so all contexts share one
+  // hidden class and the functions reading them stay monomorphic.
+  readonly clientId: string | undefined;
+  readonly principal: string | undefined;
+  readonly sourceIp: string | undefined;
+  readonly accountId: string | undefined;
+  readonly userProperties: readonly (readonly [string, string])[] | undefined;
   readonly basicIngest: boolean;
   #facts: MessageProperties | undefined;
-  #mqtt: Readonly<Record<string, string>> | undefined;
+  #mqtt: Readonly<Record<string, string>> | undefined = undefined;
   readonly #hooks: EvaluationHooks | undefined;
 
   constructor(
@@ -778,12 +780,11 @@ class MessageContext implements EvaluationContext {
     accountId: string | undefined,
     hooks: EvaluationHooks | undefined,
   ) {
-    if (clientId !== undefined) this.clientId = clientId;
-    if (principal !== undefined) this.principal = principal;
-    if (sourceIp !== undefined) this.sourceIp = sourceIp;
-    if (accountId !== undefined) this.accountId = accountId;
-    const ups = properties?.userProperties;
-    if (ups !== undefined) this.userProperties = ups;
+    this.clientId = clientId;
+    this.principal = principal;
+    this.sourceIp = sourceIp;
+    this.accountId = accountId;
+    this.userProperties = properties?.userProperties;
     this.basicIngest = basicIngest;
     this.#facts = properties;
     this.#hooks = hooks;

@@ -167,6 +167,11 @@ export class CompiledRule {
     return this.run(msg, explain);
   }
 
+  /** The engine's path: its topic index (or Basic Ingest) has already applied FROM. */
+  evaluateRouted(msg: Message): RuleEvaluation | Promise<RuleEvaluation> {
+    return this.run(msg, false);
+  }
+
   /** SET → WHERE → SELECT on a message that passed FROM. */
   private run(msg: Message, explain: boolean): RuleEvaluation | Promise<RuleEvaluation> {
     const run = new Run(msg, this.version, this.keepWhole, explain ? new Map() : undefined);

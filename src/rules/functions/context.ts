@@ -21,9 +21,8 @@ export const CONTEXT_FUNCTIONS: readonly FunctionDef[] = [
     (args, run) => {
       if (args.length === 0) return run.msg.topic;
       const n = toIndex(args[0]);
-      const levels = run.msg.levels();
-      if (n === undefined || n < 1 || n > levels.length) return undefined; // [DECISION] out of range → Undefined
-      return levels[n - 1];
+      if (n === undefined) return undefined;
+      return run.msg.level(n); // [DECISION] out of range → Undefined
     },
     CONTEXT,
   ),

@@ -14,19 +14,19 @@ export interface EvaluationContext {
   /** Rules-engine time of this message, ms since the epoch: timestamp(). One value per message. */
   readonly timestamp: number;
   /** MQTT client id of the publisher: clientid() ("n/a" when absent, as AWS for non-MQTT). */
-  readonly clientId?: string;
+  readonly clientId?: string | undefined;
   /** Certificate id (64 hex) or SigV4 identity of the publisher: principal(). */
-  readonly principal?: string;
+  readonly principal?: string | undefined;
   /** traceid(): MQTT message trace id. */
-  readonly traceId?: string;
+  readonly traceId?: string | undefined;
   /** accountid(). */
-  readonly accountId?: string;
+  readonly accountId?: string | undefined;
   /** sourceip(): the publisher's address. */
-  readonly sourceIp?: string;
+  readonly sourceIp?: string | undefined;
   /** get_mqtt_property(name): MQTT 5 properties by AWS's names (format_indicator, content_type, response_topic, correlation_data). */
   readonly mqttProperties?: Readonly<Record<string, string>>;
   /** get_user_properties(key): MQTT 5 user properties in order. */
-  readonly userProperties?: readonly (readonly [string, string])[];
+  readonly userProperties?: readonly (readonly [string, string])[] | undefined;
   /**
    * The message came through Basic Ingest ($aws/rules/<rule>/...): FROM is not consulted and the
    * topic passed to evaluate() is the one without the `$aws/rules/<rule>/` prefix (section 11).
@@ -42,7 +42,6 @@ export interface EvaluationContext {
 export class Message {
   private modernRoot: SqlValue | typeof UNPARSED = UNPARSED;
   private legacyRoot: SqlValue | typeof UNPARSED = UNPARSED;
-  private levelsCache: string[] | undefined;
 
   constructor(
     /** The topic topic() sees (without the Basic Ingest prefix). */
@@ -66,9 +65,21 @@ export class Message {
   }
 
 
-  levels(): string[] {
-    if (this.levelsCache === undefined) this.levelsCache = this.topic.split('/');
-    return this.levelsCache;
+  /**
+   * topic(n): level n (1-based) of the topic, or undefined past the last level. Found by scanning
+   * rather than split('/'), which allocates every level to return one (a third of a rule's cost).
+   */
+  level(n: number): string | undefined {
+    if (n < 1) return undefined;
+    const topic = this.topic;
+    let start = 0;
+    for (let i = 1; i < n; i++) {
+      const slash = topic.indexOf('/', start);
+      if (slash === -1) return undefined;
+      start = slash + 1;
+    }
+    const end = topic.indexOf('/', start);
+    return end === -1 ? topic.slice(start) : topic.slice(start, end);
   }
 }
 
