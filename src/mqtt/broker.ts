@@ -9,7 +9,7 @@
  *   3. per target: authorizeReceive, then QoS 0 → write the shared encoded buffer; QoS 1/2 →
  *      session entry into the inflight window (packet id patched into a copy) or the queue;
  *   4. shared groups: one member per group, round robin over connected members;
- *   5. consumers (shadow, rules) once per message, on the next turn (off the delivery path).
+ *   5. consumers (shadow, rules) once per message, right after its deliveries were written.
  * The encoded PUBLISH is built once per (protocol version, QoS, RETAIN flag) and shared.
  */
 import type { Duplex } from 'node:stream';
@@ -112,7 +112,6 @@ export class BrokerImpl implements Broker {
   readonly persister: Persister;
   private readonly retained = new RetainedIndex();
   private readonly consumers: Router;
-  private readonly consumerFns = new Map<string, { readonly fn: Consumer; readonly ownsTopic: boolean; readonly exclusive: boolean }>();
   /** Consumers registered as exclusive (their topics bypass subscribers); 0 skips the check. */
   private exclusiveConsumers = 0;
   private nextConsumerId = 1;
@@ -209,15 +208,14 @@ export class BrokerImpl implements Broker {
   addConsumer(topicFilter: string, consumer: Consumer, options: ConsumerOptions = {}): () => void {
     const key = `consumer:${this.nextConsumerId++}`;
     const exclusive = options.exclusive === true;
-    this.consumerFns.set(key, { fn: consumer, ownsTopic: options.ownsTopic !== false, exclusive });
+    const entry: ConsumerEntry = { fn: consumer, ownsTopic: options.ownsTopic !== false, exclusive, removed: false };
     if (exclusive) this.exclusiveConsumers++;
-    this.consumers.add({ clientId: key, topicFilter, qos: 2, noLocal: false, retainAsPublished: false, retainHandling: 0 });
-    let removed = false;
+    const subscription: ConsumerSubscription = { clientId: key, topicFilter, qos: 2, noLocal: false, retainAsPublished: false, retainHandling: 0, consumer: entry };
+    this.consumers.add(subscription);
     return () => {
-      if (removed) return;
-      removed = true;
+      if (entry.removed) return;
+      entry.removed = true;
       this.consumers.remove(key, topicFilter);
-      this.consumerFns.delete(key);
       if (exclusive) this.exclusiveConsumers--;
     };
   }
@@ -305,7 +303,7 @@ export class BrokerImpl implements Broker {
   hasConsumerFor(topic: string): boolean {
     if (this.consumers.size === 0) return false;
     const cm = this.consumers.match(topic).subscriptions;
-    for (let i = 0; i < cm.length; i++) if (this.consumerFns.get(cm[i]!.clientId)?.ownsTopic) return true;
+    for (let i = 0; i < cm.length; i++) if (consumerOf(cm[i]!).ownsTopic) return true;
     return false;
   }
 
@@ -454,7 +452,7 @@ export class BrokerImpl implements Broker {
   }
 
   private isExclusive(consumerMatches: readonly Subscription[]): boolean {
-    for (let i = 0; i < consumerMatches.length; i++) if (this.consumerFns.get(consumerMatches[i]!.clientId)?.exclusive) return true;
+    for (let i = 0; i < consumerMatches.length; i++) if (consumerOf(consumerMatches[i]!).exclusive) return true;
     return false;
   }
 
@@ -466,8 +464,8 @@ export class BrokerImpl implements Broker {
   private callConsumers(consumerMatches: readonly Subscription[], message: Message, publisher: ClientInfo | undefined): boolean {
     let called = false;
     for (let i = 0; i < consumerMatches.length; i++) {
-      const c = this.consumerFns.get(consumerMatches[i]!.clientId);
-      if (!c) continue;
+      const c = consumerOf(consumerMatches[i]!);
+      if (c.removed) continue;
       called = true;
       try {
         c.fn(message, publisher);
@@ -739,3 +737,20 @@ export async function createBroker(config: BrokerConfig): Promise<Broker> {
   return broker;
 }
 
+
+/** A consumer as the consumer router holds it: the entry rides on its subscription, no lookup. */
+interface ConsumerEntry {
+  readonly fn: Consumer;
+  readonly ownsTopic: boolean;
+  readonly exclusive: boolean;
+  removed: boolean;
+}
+
+interface ConsumerSubscription extends Subscription {
+  readonly consumer: ConsumerEntry;
+}
+
+/** Only addConsumer puts subscriptions into the consumer router. */
+function consumerOf(s: Subscription): ConsumerEntry {
+  return (s as ConsumerSubscription).consumer;
+}

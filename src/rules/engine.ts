@@ -112,11 +112,11 @@ export interface RuleEngineOptions {
 }
 
 const BASIC_INGEST_PREFIX = '$aws/rules/';
-const SWEEP_MS = 100;
-const DEFAULT_TIMEOUT_MS = 10_000;
 /** Messages per microtask (see consume). */
 const SLICE = 64;
 const RESOLVED = Promise.resolve();
+const SWEEP_MS = 100;
+const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** AWS's names for failedAction in the error payload. */
 const FAILED_ACTION_NAMES: Readonly<Record<string, string>> = {
@@ -256,6 +256,7 @@ class ExecutionQueues {
 
 export class RuleEngine {
   readonly #o: RuleEngineOptions;
+  readonly #env: ContextEnv;
   readonly #clock: () => number;
   readonly #maxHops: number;
   readonly #maxInFlight: number;
@@ -276,6 +277,7 @@ export class RuleEngine {
   constructor(options: RuleEngineOptions) {
     this.#o = options;
     this.#clock = options.clock ?? Date.now;
+    this.#env = { clock: this.#clock, accountId: options.accountId, hooks: options.hooks };
     this.#maxHops = options.maxHops ?? 8;
     this.#maxInFlight = options.maxInFlight ?? 100_000;
     this.#log = new RateLimitedLog(options.logger);
@@ -353,7 +355,7 @@ export class RuleEngine {
 
   /** The hooks SQL functions use (the dry run evaluates with them too). */
   context(facts: MessageFacts, basicIngest: boolean, timestamp: number = this.#clock()): EvaluationContext {
-    return new MessageContext(timestamp, facts.clientId, facts.principal, facts.sourceIp, facts.properties, basicIngest, this.#o.accountId, this.#o.hooks);
+    return new MessageContext(timestamp, { publisherClientId: facts.clientId, properties: facts.properties }, undefined, facts, basicIngest, this.#env);
   }
 
   #attach(live: LiveRule): void {
@@ -403,9 +405,11 @@ export class RuleEngine {
 
   /**
    * One broker message (called by core's consumer; never throws). Messages are queued and taken in
-   * slices of SLICE, each slice in its own microtask: the broker hands its consumers thousands of
-   * messages in one go, and between slices the promise reactions of the previous slice's actions
-   * run, so what a message allocated dies young instead of surviving into the old generation.
+   * slices of SLICE, each slice in its own microtask. The broker calls its consumers while it works
+   * through a read's packets; evaluating there, between one message's routing and the next, was
+   * measured slower (S1 fan-in with 20 rules: 0.69x against 0.81x of no rules) than evaluating the
+   * slice in a row, when the engine's code and data stay in the caches. Between slices the promise
+   * reactions of the previous slice's actions run, so what a message allocated dies young.
    */
   consume(m: IncomingMessage, publisher?: Publisher): void {
     if (this.#closed) return;
@@ -462,16 +466,7 @@ export class RuleEngine {
   }
 
   #contextOf(m: IncomingMessage, publisher: Publisher | undefined, basicIngest: boolean): MessageContext {
-    return new MessageContext(
-      this.#clock(),
-      publisher?.clientId ?? m.publisherClientId,
-      publisher !== undefined && publisher.principal.kind !== 'anonymous' ? publisher.principal.id : undefined,
-      publisher?.peer.remoteAddress,
-      m.properties,
-      basicIngest,
-      this.#o.accountId,
-      this.#o.hooks,
-    );
+    return new MessageContext(0, m, publisher, undefined, basicIngest, this.#env);
   }
 
   #basicIngest(m: IncomingMessage, publisher: Publisher | undefined): void {
@@ -757,42 +752,68 @@ function errorText(err: unknown): string {
 const NO_PROPERTIES: Readonly<Record<string, string>> = Object.freeze({});
 
 /** The EvaluationContext of one message: fields set once, MQTT properties rendered only when asked. */
-class MessageContext implements EvaluationContext {
-  // Every field is assigned in every instance (undefined when absent), so all contexts share one
-  // hidden class and the functions reading them stay monomorphic.
-  readonly clientId: string | undefined;
-  readonly principal: string | undefined;
-  readonly sourceIp: string | undefined;
+/** What every message context of one engine shares. */
+interface ContextEnv {
+  readonly clock: () => number;
   readonly accountId: string | undefined;
-  readonly userProperties: readonly (readonly [string, string])[] | undefined;
-  readonly basicIngest: boolean;
-  #facts: MessageProperties | undefined;
+  readonly hooks: EvaluationHooks | undefined;
+}
+
+/**
+ * The EvaluationContext of one message. Built for every message that reaches a rule, so it only
+ * keeps references (the broker's message and publisher) and works out clientid(), principal() and
+ * the rest when a statement asks; every instance has the same fields, so one hidden class.
+ */
+class MessageContext implements EvaluationContext {
   #mqtt: Readonly<Record<string, string>> | undefined = undefined;
-  readonly #hooks: EvaluationHooks | undefined;
+  #timestamp: number;
 
   constructor(
-    readonly timestamp: number,
-    clientId: string | undefined,
-    principal: string | undefined,
-    sourceIp: string | undefined,
-    properties: MessageProperties | undefined,
-    basicIngest: boolean,
-    accountId: string | undefined,
-    hooks: EvaluationHooks | undefined,
+    /** The time the engine took the message; 0: read the clock when a statement first asks. */
+    timestamp: number,
+    private readonly message: Pick<IncomingMessage, 'properties' | 'publisherClientId'>,
+    /** The broker's publisher; undefined for the server's own messages and the dry run. */
+    private readonly publisher: Publisher | undefined,
+    /** The dry run's stated principal and source address (no publisher). */
+    private readonly facts: MessageFacts | undefined,
+    readonly basicIngest: boolean,
+    private readonly env: ContextEnv,
   ) {
-    this.clientId = clientId;
-    this.principal = principal;
-    this.sourceIp = sourceIp;
-    this.accountId = accountId;
-    this.userProperties = properties?.userProperties;
-    this.basicIngest = basicIngest;
-    this.#facts = properties;
-    this.#hooks = hooks;
+    this.#timestamp = timestamp;
+  }
+
+  /** timestamp(): one value per message, however many rules ask. */
+  get timestamp(): number {
+    if (this.#timestamp === 0) this.#timestamp = this.env.clock();
+    return this.#timestamp;
+  }
+
+  get clientId(): string | undefined {
+    return this.publisher?.clientId ?? this.message.publisherClientId;
+  }
+
+  /** An anonymous publisher has no principal(). */
+  get principal(): string | undefined {
+    const p = this.publisher;
+    if (p === undefined) return this.facts?.principal;
+    return p.principal.kind === 'anonymous' ? undefined : p.principal.id;
+  }
+
+  get sourceIp(): string | undefined {
+    return this.publisher?.peer.remoteAddress ?? this.facts?.sourceIp;
+  }
+
+  get accountId(): string | undefined {
+    return this.env.accountId;
+  }
+
+  get userProperties(): readonly (readonly [string, string])[] | undefined {
+    return this.message.properties?.userProperties;
   }
 
   /** get_mqtt_property(): AWS's names and renderings. */
   get mqttProperties(): Readonly<Record<string, string>> {
-    const p = this.#facts;
+    const p = this.message.properties;
     if (p === undefined) return NO_PROPERTIES;
     if (this.#mqtt === undefined) {
       const out: Record<string, string> = {};
@@ -806,13 +827,13 @@ class MessageContext implements EvaluationContext {
   }
 
   getThingShadow(thingName: string, shadowName: string | undefined, roleArn: string): Promise<unknown> {
-    const hook = this.#hooks?.getThingShadow;
+    const hook = this.env.hooks?.getThingShadow;
     if (hook === undefined) return Promise.reject(new Error('get_thing_shadow is not available on this server'));
     return hook(thingName, shadowName, roleArn);
   }
 
   invokeLambda(functionArn: string, payload: unknown): Promise<unknown> {
-    const hook = this.#hooks?.invokeLambda;
+    const hook = this.env.hooks?.invokeLambda;
     if (hook === undefined) return Promise.reject(new Error('aws_lambda is not available on this server (no Lambda invoker is configured)'));
     return hook(functionArn, payload);
   }
