@@ -496,7 +496,7 @@ export class BrokerImpl implements Broker {
         }
         const enc = cache.get(conn.version, 0, retainFlag, subscriptionIds);
         if (conn.clientMaxPacketBytes > 0 && enc.bytes.length > conn.clientMaxPacketBytes) return false; // [MQTT-3.1.2-25]
-        conn.write(enc.bytes);
+        conn.writePublish(enc.bytes);
         this.counters.messagesOut++;
         return false;
       }
@@ -505,7 +505,7 @@ export class BrokerImpl implements Broker {
         const enc = cache.get(conn.version, qos, retainFlag, subscriptionIds);
         if (conn.clientMaxPacketBytes > 0 && enc.bytes.length > conn.clientMaxPacketBytes) return false;
         session.markSent(entry, false);
-        conn.write(withPacketId(enc, entry.packetId));
+        conn.writePublish(withPacketId(enc, entry.packetId));
         this.counters.messagesOut++;
       } else if (!session.enqueue(entry, this.options.limits.maxQueuedMessages)) {
         this.counters.messagesDropped++;
@@ -533,7 +533,7 @@ export class BrokerImpl implements Broker {
     const enc = encodeFor(m, conn.version, entry.qos, entry.retain, expirySec, entry.subscriptionIds, dup);
     // Too large for the client's Maximum Packet Size: not sent; the caller completes the entry [MQTT-3.1.2-28]
     if (conn.clientMaxPacketBytes > 0 && enc.bytes.length > conn.clientMaxPacketBytes) return false;
-    conn.write(withPacketId(enc, entry.packetId, dup));
+    conn.writePublish(withPacketId(enc, entry.packetId, dup));
     this.counters.messagesOut++;
     return true;
   }

@@ -430,11 +430,11 @@ function decodePublishProperties(buf: Buffer, p: number, end: number): PublishPr
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
-function varintBytes(n: number): number {
+export function varintBytes(n: number): number {
   return n < 128 ? 1 : n < 16384 ? 2 : n < 2097152 ? 3 : 4;
 }
 
-function writeVarint(buf: Buffer, pos: number, n: number): number {
+export function writeVarint(buf: Buffer, pos: number, n: number): number {
   do {
     let b = n % 128;
     n = Math.floor(n / 128);

@@ -37,6 +37,7 @@ import { RC, reasonText } from './reason-codes.js';
 import { anonymousPrincipal } from './principal.js';
 import type { Session } from './session/session.js';
 import { validateTopicFilter, validateTopicName } from './topic.js';
+import { TopicAliasOut } from './topic-alias-out.js';
 
 type State = 'awaiting-connect' | 'connecting' | 'connected' | 'closed';
 
@@ -58,6 +59,8 @@ export class Connection {
   sendWindow = 65535;
   /** client ← broker: largest packet the client accepts (MQTT 5 Maximum Packet Size); 0 = no limit. */
   clientMaxPacketBytes = 0;
+  /** Server → client topic aliases, when the client allows them (MQTT 5) and the profile sends them. */
+  private aliasOut: TopicAliasOut | undefined = undefined;
   /** Will message, published if the connection ends without a normal DISCONNECT. */
   will: Message | null = null;
   willDelaySec = 0;
@@ -410,6 +413,8 @@ export class Connection {
     // ever sent in CONNACK and DISCONNECT, which the rule exempts.
     this.sendWindow = Math.min(v5 ? (props.receiveMaximum ?? 65535) : 65535, limits.maxInflightOut);
     this.clientMaxPacketBytes = v5 ? (props.maximumPacketSize ?? 0) : 0;
+    const aliasMax = v5 ? (props.topicAliasMaximum ?? 0) : 0;
+    this.aliasOut = aliasMax > 0 && features.serverTopicAliases ? new TopicAliasOut(aliasMax) : undefined;
     this.decoder.protocolVersion = version;
 
     // CONNACK
@@ -879,6 +884,11 @@ export class Connection {
       process.nextTick(uncork, this);
     }
     this.stream.write(buf);
+  }
+
+  /** A PUBLISH to the client (encoded with its packet id), through the topic alias table if any. */
+  writePublish(packet: Buffer): void {
+    this.write(this.aliasOut === undefined ? packet : this.aliasOut.apply(packet, this.clientMaxPacketBytes));
   }
 
   private writeNow(buf: Buffer): void {

@@ -60,6 +60,11 @@ export interface BrokerFeatures {
   restrictDollarTopics: boolean;
   /** A transport-level orderly close (WebSocket close frame) counts as DISCONNECT: no will (AWS). */
   transportCloseIsDisconnect: boolean;
+  /**
+   * Send topic aliases to MQTT 5 clients that allow them (Topic Alias Maximum in CONNECT). AWS does
+   * not document doing so (spec/mqtt.md section 17.6): off in the aws profile.
+   */
+  serverTopicAliases: boolean;
 }
 
 export interface BrokerOptions {
@@ -122,6 +127,7 @@ export const awsFeatures: Readonly<BrokerFeatures> = {
   willDelay: false,
   restrictDollarTopics: true,
   transportCloseIsDisconnect: true,
+  serverTopicAliases: false,
 };
 
 export const mqttFeatures: Readonly<BrokerFeatures> = {
@@ -136,6 +142,7 @@ export const mqttFeatures: Readonly<BrokerFeatures> = {
   willDelay: true,
   restrictDollarTopics: false,
   transportCloseIsDisconnect: false,
+  serverTopicAliases: true,
 };
 
 /** Options for a profile, with any limits/features overridden. */

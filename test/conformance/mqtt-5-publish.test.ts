@@ -243,6 +243,61 @@ describe('MQTT 5 Topic Alias (client → server)', () => {
   });
 });
 
+describe('MQTT 5 Topic Alias (server → client)', () => {
+  it('[MQTT-3.3.2-9] [MQTT-3.3.2-12] mqtt: the first PUBLISH on a topic sets an alias, later ones send it with an empty topic; no alias above the client\'s Topic Alias Maximum', async () => {
+    const base = `p/${uid('ta')}`;
+    const sub = await v5(mqtt.port, { properties: { topicAliasMaximum: 2 } });
+    await sub.subscribe(`${base}/#`, 1);
+    const pub = await v5(mqtt.port);
+    let id = 1;
+    for (const leaf of ['a', 'a', 'b', 'b', 'c', 'c', 'a']) {
+      pub.send({ cmd: 'publish', topic: `${base}/${leaf}`, payload: Buffer.from(leaf), qos: 1, messageId: id++, retain: false, dup: false, properties: { userProperties: { k: 'v' } } });
+    }
+    const got: Array<[string, number | undefined, string]> = [];
+    for (let i = 0; i < 7; i++) {
+      const m = await sub.expectPublish();
+      got.push([m.topic, m.properties?.topicAlias, m.text]);
+      assert.deepEqual({ ...m.properties?.userProperties }, { k: 'v' }, 'the other properties are kept');
+      sub.send({ cmd: 'puback', messageId: m.messageId ?? 0 });
+    }
+    assert.deepEqual(got, [
+      [`${base}/a`, 1, 'a'],
+      ['', 1, 'a'],
+      [`${base}/b`, 2, 'b'],
+      ['', 2, 'b'],
+      [`${base}/c`, undefined, 'c'],
+      [`${base}/c`, undefined, 'c'],
+      ['', 1, 'a'],
+    ]);
+  });
+
+  it('[MQTT-3.3.2-10] mqtt: aliases belong to the network connection: a new connection of the same session starts without them', async () => {
+    const id = uid('tar');
+    const topic = `p/${uid('t')}`;
+    const props = { topicAliasMaximum: 4, sessionExpiryInterval: 60 };
+    const c1 = await v5(mqtt.port, { clientId: id, properties: props });
+    await c1.subscribe(topic, 0);
+    const pub = await v5(mqtt.port);
+    pub.send({ cmd: 'publish', topic, payload: Buffer.from('1'), qos: 0, retain: false, dup: false });
+    const first = await c1.expectPublish();
+    assert.deepEqual([first.topic, first.properties?.topicAlias], [topic, 1]);
+    await c1.disconnect();
+    const c2 = await v5(mqtt.port, { clientId: id, clean: false, properties: props });
+    pub.send({ cmd: 'publish', topic, payload: Buffer.from('2'), qos: 0, retain: false, dup: false });
+    const again = await c2.expectPublish();
+    assert.deepEqual([again.topic, again.properties?.topicAlias, again.text], [topic, 1, '2'], 'the topic is sent again with the alias');
+  });
+
+  it('aws: no alias is sent even to a client that allows them (AWS does not document server aliases)', async () => {
+    const { sub, pub, topic } = await pair(aws, 0, { properties: { topicAliasMaximum: 8 } });
+    for (let i = 0; i < 2; i++) pub.send({ cmd: 'publish', topic, payload: Buffer.from('x'), qos: 0, retain: false, dup: false });
+    for (let i = 0; i < 2; i++) {
+      const m = await sub.expectPublish();
+      assert.deepEqual([m.topic, m.properties?.topicAlias], [topic, undefined]);
+    }
+  });
+});
+
 describe('MQTT 5 Message Expiry Interval', () => {
   it('[MQTT-3.3.2-5] [MQTT-3.3.2-6] a message queued for an offline session expires; the others are delivered with the decremented Message Expiry Interval', async () => {
     const id = uid('mexp');

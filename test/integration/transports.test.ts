@@ -134,6 +134,49 @@ describe('transports (dev server, aws profile)', () => {
   });
 });
 
+describe('server topic aliases (dev server, mqtt profile)', () => {
+  let ts: TestServer;
+  before(async () => {
+    ts = await startTestServer({ profile: 'mqtt', dev: true });
+  });
+  after(() => ts.close());
+
+  for (const transport of ['tcp', 'wss'] as const) {
+    it(`${transport}: an MQTT.js 5 client that allows aliases receives them and sees every message under its real topic`, async () => {
+      const sub = await connectClient(ts, transport, { protocolVersion: 5, clientId: `alias-sub-${transport}`, properties: { topicAliasMaximum: 4 } });
+      const pub = await connectClient(ts, transport, { protocolVersion: 5, clientId: `alias-pub-${transport}` });
+      try {
+        const prefix = `alias/${transport}`;
+        await sub.subscribeAsync(`${prefix}/#`, { qos: 1 });
+        const aliases: Array<number | undefined> = [];
+        sub.on('packetreceive', (packet) => {
+          if (packet.cmd === 'publish') aliases.push(packet.properties?.topicAlias);
+        });
+        const got: string[] = [];
+        const all = new Promise<void>((resolve) => {
+          sub.on('message', (topic, payload) => {
+            got.push(`${topic}=${payload.toString()}`);
+            if (got.length === 6) resolve();
+          });
+        });
+        const sent: string[] = [];
+        for (let i = 0; i < 3; i++) {
+          for (const leaf of ['a', 'b']) {
+            await pub.publishAsync(`${prefix}/${leaf}`, `${leaf}${i}`, { qos: 1 });
+            sent.push(`${prefix}/${leaf}=${leaf}${i}`);
+          }
+        }
+        await withTimeout(all, 5000, () => `received: ${JSON.stringify(got)}`);
+        assert.deepEqual(got, sent);
+        assert.deepEqual(aliases, [1, 2, 1, 2, 1, 2]);
+      } finally {
+        await endClient(sub);
+        await endClient(pub);
+      }
+    });
+  }
+});
+
 describe('transports (no --dev)', () => {
   let ts: TestServer;
   before(async () => {
