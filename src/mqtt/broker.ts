@@ -124,6 +124,7 @@ export class BrokerImpl implements Broker {
   private readonly offline = new Set<Session>();
   /** Delayed wills (MQTT 5 Will Delay Interval), by client id. */
   private readonly delayedWills = new Map<string, { timer: NodeJS.Timeout; publish: () => void }>();
+  private readonly pending = new Set<Promise<void>>();
   private readonly targetsCache = new WeakMap<MatchResult, readonly Target[]>();
   private readonly sharedCursor = new Map<string, number>();
   private readonly sweeper: NodeJS.Timeout;
@@ -281,6 +282,7 @@ export class BrokerImpl implements Broker {
       }
       // Delayed wills are published now: the server is going away [MQTT-3.1.3-9]
       for (const w of [...this.delayedWills.values()]) w.publish();
+      while (this.pending.size > 0) await Promise.all([...this.pending]);
       await this.persister.flush();
     })();
     return this.closing;
@@ -385,12 +387,20 @@ export class BrokerImpl implements Broker {
     }
     if (will) {
       const client = conn.client;
-      const publish = (): void => {
-        this.delayedWills.delete(clientId);
+      const send = (): void => {
         // The will's Message Expiry counts from its publication, not from CONNECT [MQTT-3.1.3.2.4]
         const now = Date.now();
         const expiry = will.expiresAtMs !== undefined ? { expiresAtMs: will.expiresAtMs + (now - will.createdAtMs) } : {};
         this.route({ ...will, ...expiry, createdAtMs: now, isWill: true }, client);
+      };
+      const publish = (): void => {
+        this.delayedWills.delete(clientId);
+        // Authorized at CONNECT and again now (spec/policy.md section 6): the policy or the
+        // certificate may have changed since, above all during a will delay.
+        const allowed = this.willAllowed(client, will);
+        if (allowed === true) send();
+        else if (allowed !== false) this.track(allowed.then((ok) => (ok ? send() : this.willDenied(client, will))));
+        else this.willDenied(client, will);
       };
       const delaySec = Math.min(conn.willDelaySec, session.persistent ? session.sessionExpiryIntervalSec : 0);
       if (delaySec > 0 && !this.closing) {
@@ -584,6 +594,34 @@ export class BrokerImpl implements Broker {
 
   // ------------------------------------------------------------------------------------------
   // Internals
+
+  /** iot:Publish (and iot:RetainPublish for a retained will) on the will topic, failing closed. */
+  private willAllowed(client: ClientInfo, will: Message): boolean | Promise<boolean> {
+    const { authorizePublish, authorizeRetain } = this.hooks;
+    const check = (f: () => boolean | Promise<boolean>): boolean | Promise<boolean> => {
+      try {
+        const d = f();
+        return d instanceof Promise ? d.catch(() => false) : d;
+      } catch {
+        return false;
+      }
+    };
+    const publish = authorizePublish ? check(() => authorizePublish(client, will.topic, will.qos)) : true;
+    const retain = (): boolean | Promise<boolean> => (will.retain && authorizeRetain ? check(() => authorizeRetain(client, will.topic)) : true);
+    if (publish === false) return false;
+    if (publish === true) return retain();
+    return publish.then((ok) => (ok ? retain() : false));
+  }
+
+  private willDenied(client: ClientInfo, will: Message): void {
+    this.logger.info({ clientId: client.clientId, topic: will.topic }, 'will not published: the client may no longer publish to its topic');
+  }
+
+  /** Work the broker must finish before close() resolves (asynchronous will checks). */
+  private track(p: Promise<void>): void {
+    const done = p.catch((err: unknown) => this.logger.error({ err }, 'will publication failed')).finally(() => this.pending.delete(done));
+    this.pending.add(done);
+  }
 
   private mayReceive(client: ClientInfo, topic: string): boolean {
     try {

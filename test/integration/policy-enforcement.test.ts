@@ -337,6 +337,31 @@ describe('policy changes on live connections (aws profile)', () => {
     }
   });
 
+  it('the will is authorized again when it is published: allowed at CONNECT, not sent once a new default version drops Publish', async () => {
+    await h.iot.send(new CreatePolicyCommand({ policyName: 'live-will', policyDocument: thingPolicy }));
+    const device = await thingDevice(h, 'live-will', ['live-will']);
+    const will = (n: string): { topic: string; payload: Buffer; qos: 1; retain: false } => ({ topic: `devices/live-will/${n}`, payload: Buffer.from(n), qos: 1, retain: false });
+    // Control: while the policy allows it, an abrupt close publishes the will.
+    const first = await connectClient(h.ts, 'tls', { certificate: device, clientId: 'live-will', protocolVersion: 5, will: will('gone-1') });
+    first.stream.destroy();
+    await waitFor(() => h.routed.some((m) => m.topic === 'devices/live-will/gone-1'), 'the first will');
+    const second = await connectClient(h.ts, 'tls', { certificate: device, clientId: 'live-will', protocolVersion: 5, will: will('gone-2') });
+    const withoutPublish = JSON.parse(thingPolicy) as { Statement: Array<{ Action: string }> };
+    withoutPublish.Statement = withoutPublish.Statement.filter((st) => st.Action !== 'iot:Publish');
+    await h.iot.send(new CreatePolicyVersionCommand({ policyName: 'live-will', policyDocument: JSON.stringify(withoutPublish), setAsDefault: true }));
+    assert.equal(second.connected, true, 'Connect is still allowed');
+    const gone = new Promise<void>((resolve) => {
+      const stop = h.ts.server.broker.addConsumer('$aws/events/presence/disconnected/live-will', () => {
+        stop();
+        resolve();
+      });
+    });
+    second.stream.destroy();
+    await gone; // the lifecycle event is published after the will would have been
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(h.routed.some((m) => m.topic === 'devices/live-will/gone-2'), false, 'the will was not published');
+  });
+
   it('a deactivated certificate: DISCONNECT 0x87 at once, and nothing more is routed', async () => {
     const device = await thingDevice(h, 'live-3', ['live-thing']);
     const client = await connectAs(h, device, 'live-3', 5);
