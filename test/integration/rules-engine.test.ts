@@ -10,6 +10,7 @@ import {
   DeleteTopicRuleCommand,
   DisableTopicRuleCommand,
   EnableTopicRuleCommand,
+  GetTopicRuleCommand,
   IoTClient,
   ReplaceTopicRuleCommand,
   SqlParseException,
@@ -341,6 +342,17 @@ describe('the rule engine on the real server, with MQTT.js clients', () => {
     assert.deepEqual(binary, { matched: true, output: '/wAB', outputEncoding: 'base64' });
     await assert.rejects(testRule(iot, { sql: 'SELECT FROM', topic: 'a', payload: '' }), (e: unknown) => e instanceof SqlParseException);
     await assert.rejects(testRule(iot, { topic: 'a', payload: '' }), (e: unknown) => e instanceof InvalidRequestException);
+  });
+
+  it('dry run at POST /rules/test (the issue\'s path), while a rule named `test` can still be created, read and deleted there', async () => {
+    const hit = (await callExtension(iot, 'POST', '/rules/test', { sql: "SELECT temp AS t FROM 'sensors/+' WHERE temp > 50", topic: 'sensors/a', payload: '{"temp": 60}' })) as unknown;
+    assert.deepEqual(hit, { matched: true, output: { t: 60 } });
+    const miss = (await callExtension(iot, 'POST', '/rules/test', { sql: "SELECT * FROM 'sensors/+' WHERE temp > 50", topic: 'sensors/a', payload: { temp: 1 } })) as { matched: boolean; reason?: { clause: string } };
+    assert.deepEqual([miss.matched, miss.reason?.clause], [false, 'WHERE']);
+    await iot.send(new CreateTopicRuleCommand({ ruleName: 'test', topicRulePayload: { sql: "SELECT * FROM 'named/test'", actions: [{ republish: { topic: 'out/named-test', roleArn } }] } }));
+    const stored = await iot.send(new GetTopicRuleCommand({ ruleName: 'test' }));
+    assert.equal(stored.rule?.sql, "SELECT * FROM 'named/test'");
+    await iot.send(new DeleteTopicRuleCommand({ ruleName: 'test' }));
   });
 
   it('thingcore rule create|list|get|test|metrics|disable|enable|delete against the running server', async () => {
