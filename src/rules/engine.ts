@@ -277,7 +277,7 @@ export class RuleEngine {
   constructor(options: RuleEngineOptions) {
     this.#o = options;
     this.#clock = options.clock ?? Date.now;
-    this.#env = { clock: this.#clock, accountId: options.accountId, hooks: options.hooks };
+    this.#env = { accountId: options.accountId, hooks: options.hooks };
     this.#maxHops = options.maxHops ?? 8;
     this.#maxInFlight = options.maxInFlight ?? 100_000;
     this.#log = new RateLimitedLog(options.logger);
@@ -424,7 +424,12 @@ export class RuleEngine {
   readonly #queue: Array<IncomingMessage | Publisher | undefined> = [];
   #queueHead = 0;
   #draining = false;
+  /** The clock read once per slice: timestamp() of every message the slice takes (see #drain). */
+  #sliceNow = 0;
   readonly #drain = (): void => {
+    // One clock read per slice rather than per message: the slice's messages arrived in the same
+    // turn and are taken within microseconds, so they share the millisecond anyway.
+    this.#sliceNow = this.#clock();
     const q = this.#queue;
     const end = Math.min(q.length, this.#queueHead + 2 * SLICE);
     while (this.#queueHead < end) {
@@ -466,7 +471,7 @@ export class RuleEngine {
   }
 
   #contextOf(m: IncomingMessage, publisher: Publisher | undefined, basicIngest: boolean): MessageContext {
-    return new MessageContext(0, m, publisher, undefined, basicIngest, this.#env);
+    return new MessageContext(this.#sliceNow, m, publisher, undefined, basicIngest, this.#env);
   }
 
   #basicIngest(m: IncomingMessage, publisher: Publisher | undefined): void {
@@ -754,7 +759,6 @@ const NO_PROPERTIES: Readonly<Record<string, string>> = Object.freeze({});
 /** The EvaluationContext of one message: fields set once, MQTT properties rendered only when asked. */
 /** What every message context of one engine shares. */
 interface ContextEnv {
-  readonly clock: () => number;
   readonly accountId: string | undefined;
   readonly hooks: EvaluationHooks | undefined;
 }
@@ -766,11 +770,10 @@ interface ContextEnv {
  */
 class MessageContext implements EvaluationContext {
   #mqtt: Readonly<Record<string, string>> | undefined = undefined;
-  #timestamp: number;
 
   constructor(
-    /** The time the engine took the message; 0: read the clock when a statement first asks. */
-    timestamp: number,
+    /** timestamp(): when the engine took the message, one value however many rules ask. */
+    readonly timestamp: number,
     private readonly message: Pick<IncomingMessage, 'properties' | 'publisherClientId'>,
     /** The broker's publisher; undefined for the server's own messages and the dry run. */
     private readonly publisher: Publisher | undefined,
@@ -778,15 +781,7 @@ class MessageContext implements EvaluationContext {
     private readonly facts: MessageFacts | undefined,
     readonly basicIngest: boolean,
     private readonly env: ContextEnv,
-  ) {
-    this.#timestamp = timestamp;
-  }
-
-  /** timestamp(): one value per message, however many rules ask. */
-  get timestamp(): number {
-    if (this.#timestamp === 0) this.#timestamp = this.env.clock();
-    return this.#timestamp;
-  }
+  ) {}
 
   get clientId(): string | undefined {
     return this.publisher?.clientId ?? this.message.publisherClientId;

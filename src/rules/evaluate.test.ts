@@ -222,3 +222,20 @@ describe('FROM topic filters (spec section 1, MQTT matching)', () => {
     });
   }
 });
+
+describe('SELECT of plain keys (generated builder)', () => {
+  it('keeps the SELECT order, drops Undefined, and treats keys named like Object members as plain keys', () => {
+    const r = syncEval("SELECT b AS constructor, missing AS gone, a AS toString, a AS hasOwnProperty, topic(1) AS t FROM 't/x'", 't/x', { a: 1, b: 'two' });
+    assert.ok(r.matched);
+    const out = JSON.parse(r.payload().toString()) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(out), ['constructor', 'toString', 'hasOwnProperty', 't']);
+    assert.deepEqual(out, { constructor: 'two', toString: 1, hasOwnProperty: 1, t: 't' });
+  });
+
+  it('a SELECT longer than the generated form still builds the same object', () => {
+    const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
+    const r = syncEval(`SELECT ${keys.map((k) => `a AS ${k}`).join(', ')} FROM 't'`, 't', { a: 5 });
+    assert.ok(r.matched);
+    assert.deepEqual(JSON.parse(r.payload().toString()), Object.fromEntries(keys.map((k) => [k, 5])));
+  });
+});

@@ -486,14 +486,7 @@ export class Compiler {
       if (plain) {
         const keys = items.map((i) => (i.kind === 'key' ? i.key : ''));
         const fns = items.map((i) => (i.kind === 'key' ? (i.c.fn as SyncFn) : () => undefined));
-        const build = sync((s) => {
-          const o: SqlObject = {};
-          for (let i = 0; i < fns.length; i++) {
-            const v = (fns[i] as SyncFn)(s);
-            if (v !== undefined) o[keys[i] as string] = v;
-          }
-          return o;
-        });
+        const build = sync(plainObjectBuilder(keys, fns));
         return new Set(keys).size === keys.length ? { ...build, serializer: objectSerializer(keys, this.keepWhole) } : build;
       }
       return sync((s) => {
@@ -663,4 +656,27 @@ export function statementReadsPayload(st: Statement): boolean {
     readsPayload(st.where) ||
     st.select.items.some((i) => i.kind === 'star' || readsPayload(i.expr))
   );
+}
+
+/**
+ * SELECT of plain keys: `o.id = ...; o.ts = ...` generated per statement, so each store is a named
+ * property store V8 can cache (a loop over a key array makes every store a generic keyed one, the
+ * costliest step of a typical rule). The keys enter the source only as JSON string literals; a
+ * long SELECT keeps the loop.
+ */
+function plainObjectBuilder(keys: readonly string[], fns: readonly SyncFn[]): SyncFn {
+  if (keys.length > 32) {
+    return (s) => {
+      const o: SqlObject = {};
+      for (let i = 0; i < fns.length; i++) {
+        const v = (fns[i] as SyncFn)(s);
+        if (v !== undefined) o[keys[i] as string] = v;
+      }
+      return o;
+    };
+  }
+  const params = fns.map((_, i) => `f${i}`);
+  const body = keys.map((k, i) => `v = f${i}(s); if (v !== undefined) o[${JSON.stringify(k)}] = v;`).join(' ');
+  const factory = new Function(...params, `return function project(s) { const o = {}; let v; ${body} return o; };`) as (...f: SyncFn[]) => SyncFn;
+  return factory(...fns);
 }
