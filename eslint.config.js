@@ -12,7 +12,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-imports': ['error', {
         patterns: [{
-          regex: '^\\.\\./(?:\\.\\./)*(mqtt|transport|store|identity|registry|policy|shadow|rules|api|core|cli)/(?!index\\.js$).+',
+          regex: '^\\.\\./(?:\\.\\./)*(mqtt|transport|store|identity|registry|policy|shadow|rules|tagging|api|core|cli)/(?!index\\.js$).+',
           message: 'Import another room through its index.ts (ARCHITECTURE.md: one door per room).',
         }],
       }],

@@ -92,6 +92,7 @@ export { thingRoutes } from './routes/things.js';
 export { certificateRoutes } from './routes/certificates.js';
 export { policyRoutes } from './routes/policies.js';
 export { ruleRoutes } from './routes/rules.js';
+export { tagRoutes } from './routes/tags.js';
 export { shadowRoutes, type ShadowReplyPublisher } from './routes/shadows.js';
 export { dataPlaneRoutes, type DataPlaneBroker, type DataPlaneLimits } from './routes/data-plane.js';
 export type { EndpointAddress, EndpointSource } from './routes/endpoint.js';

@@ -12,12 +12,24 @@ import type { Store } from '../store/index.js';
 import { createIdentityService, loadOrCreateCa, loadOrCreateServerCertificate } from '../identity/index.js';
 import type { CertificateAuthority, IdentityService } from '../identity/index.js';
 import { listenHttp, listenHttps, listenTcp, listenTls } from '../transport/index.js';
-import { certificateRoutes, createApi, dataPlaneRoutes, loadOrCreateAdminCredentials, policyRoutes, ruleRoutes, shadowRoutes, staticAccessKeys, thingRoutes } from '../api/index.js';
+import {
+  certificateRoutes,
+  createApi,
+  dataPlaneRoutes,
+  loadOrCreateAdminCredentials,
+  policyRoutes,
+  ruleRoutes,
+  shadowRoutes,
+  staticAccessKeys,
+  tagRoutes,
+  thingRoutes,
+} from '../api/index.js';
 import type { Api } from '../api/index.js';
 import { createRegistryService } from '../registry/index.js';
 import type { RegistryService } from '../registry/index.js';
 import { createPolicyService } from '../policy/index.js';
 import type { PolicyService } from '../policy/index.js';
+import { createTaggingService } from '../tagging/index.js';
 import type { ConnectionHandler, ListenerHandle, RequestHandler } from '../transport/index.js';
 import type { ServerConfig } from './config.js';
 import { createAuthenticator, watchCertificateStatus } from './authenticate.js';
@@ -211,13 +223,23 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
       principalExists: async (p) => !p.startsWith('arn:') || identity.certificateExists(p),
     });
     cleanups.push(authorization.start(running));
+    // Tags of every resource above; the store drops a resource's tags with the resource.
+    const tagging = createTaggingService({ store, scope });
     const admin = await loadOrCreateAdminCredentials(dataDir);
     adminKey.accessKeyId = admin.accessKeyId;
     let mqttsPort = 0;
     api = await createApi({
       logger: logger.child({ room: 'api' }),
       credentials: staticAccessKeys([admin]),
-      routes: [thingRoutes(registry), certificateRoutes(identity), shadowRoutes(shadows.service, shadows.publish), policyRoutes(policies), ruleRoutes(rules.service), dataPlaneRoutes(running, config.broker.limits)],
+      routes: [
+        thingRoutes(registry),
+        certificateRoutes(identity),
+        shadowRoutes(shadows.service, shadows.publish),
+        policyRoutes(policies),
+        ruleRoutes(rules.service),
+        tagRoutes(tagging),
+        dataPlaneRoutes(running, config.broker.limits),
+      ],
       endpoint: () => ({ host: advertisedHost(config), port: mqttsPort }),
     });
     cleanups.push(() => api.close());

@@ -33,7 +33,7 @@ import type { Store } from '../store/index.js';
 
 export interface StartRulesOptions {
   readonly broker: Pick<Broker, 'addConsumer' | 'publish'>;
-  readonly store: Pick<Store, 'rules'>;
+  readonly store: Pick<Store, 'rules' | 'tags'>;
   readonly scope: AccountScope;
   readonly logger: Logger;
   /** get_thing_shadow(); absent: the function fails. */

@@ -2,6 +2,7 @@ import type { X509Certificate } from 'node:crypto';
 import type { CryptoKey, KeyAlgorithm } from './keys.js';
 import type { AutoRegistrationStatus, CaCertificateStatus, CertificateMode, CertificateStatus } from '../store/index.js';
 import type { CertificateFacts } from './certificate-pem.js';
+import type { Tag } from '../tagging/index.js';
 
 /** The built-in root CA: its certificate and the key that signs what it issues. */
 export interface CertificateAuthority {
@@ -156,6 +157,8 @@ export interface RegisterCaCertificateInput {
   readonly registrationConfig?: RegistrationConfig;
   /** 'DEFAULT' (default) or 'SNI_ONLY'. */
   readonly certificateMode?: string;
+  /** Stored as the CA certificate's tags (at most 50; tagging/ checks them). */
+  readonly tags?: readonly Tag[];
 }
 
 export interface RegisteredCertificate {

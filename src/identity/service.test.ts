@@ -625,7 +625,7 @@ describe('identity service', () => {
         listCaCertificates: (q) => (reads++, store.certificates.listCaCertificates(q)),
         apply: (ops) => store.certificates.apply(ops),
       };
-      identity = make({ store: { certificates: counting } });
+      identity = make({ store: { certificates: counting, tags: store.tags } });
       const issued = await issueClientCertificate(ca, { commonName: 'cached' });
       const der = derOf(issued.certificatePem);
       assert.equal((await identity.authenticateCertificate(der)).ok, false);
@@ -664,7 +664,7 @@ describe('identity service', () => {
         listCaCertificates: (q) => store.certificates.listCaCertificates(q),
         apply: (ops) => store.certificates.apply(ops),
       };
-      identity = make({ store: { certificates: racing } });
+      identity = make({ store: { certificates: racing, tags: store.tags } });
       const issued = await issueClientCertificate(ca, { commonName: 'racer' });
       await identity.registerCertificate({ certificatePem: issued.certificatePem, setAsActive: true });
       duringRead = () => identity.updateCertificate({ certificateId: issued.certificateId, newStatus: 'INACTIVE' });

@@ -26,6 +26,10 @@
  *    authenticate with 'ca-unknown'.
  *  - Every write bumps lastModifiedDate, customerVersion and generationId; writes are
  *    compare-and-set on generationId and retried after a concurrent change.
+ *
+ * RegisterCACertificate's tags are checked before anything is stored and stored in the tag store
+ * (tagging/) once the CA certificate is; the store deletes a certificate's or CA certificate's tags
+ * with it.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { X509Certificate } from 'node:crypto';
@@ -43,7 +47,9 @@ import type {
   CertificateStatus,
   CertificateStore,
   RegistrationConfigRecord,
+  TagStore,
 } from '../store/index.js';
+import { maxTagsPerResource, putCreationTags, readTags } from '../tagging/index.js';
 import { certificateId as certificateIdOf } from './certificate-id.js';
 import { certificateFacts, commonNameOf, isIssuedBy, isSelfSigned, maxPemLength, parseCertificateDer, parseCertificatePem } from './certificate-pem.js';
 import type { ParsedCertificate } from './certificate-pem.js';
@@ -82,8 +88,8 @@ import type {
 } from './model.js';
 
 export interface IdentityServiceOptions {
-  /** The opened Store (only its `certificates` part is used). */
-  readonly store: { readonly certificates: CertificateStore };
+  /** The opened Store (its `certificates` part, and `tags` for RegisterCACertificate's tags). */
+  readonly store: { readonly certificates: CertificateStore; readonly tags: TagStore };
   /** The built-in CA: issues CreateKeysAndCertificate / CSR certificates; what it issued registers without a CA record. */
   readonly ca: CertificateAuthority;
   /** Region and account of every ARN (and `ownedBy`). */
@@ -208,6 +214,7 @@ function notFound(kind: 'certificate' | 'CA certificate', certificateId: string)
 
 class Identity implements IdentityService {
   readonly #store: CertificateStore;
+  readonly #tags: TagStore;
   readonly #ca: CertificateAuthority;
   readonly #scope: AccountScope;
   readonly #clock: () => number;
@@ -222,6 +229,7 @@ class Identity implements IdentityService {
 
   constructor(options: IdentityServiceOptions) {
     this.#store = options.store.certificates;
+    this.#tags = options.store.tags;
     this.#ca = options.ca;
     this.#scope = options.scope;
     this.#clock = options.clock ?? Date.now;
@@ -420,6 +428,7 @@ class Identity implements IdentityService {
     const pem = requirePem('caCertificate', input.caCertificate);
     const certificateMode = input.certificateMode === undefined ? 'DEFAULT' : enumValue('certificateMode', input.certificateMode, certificateModes);
     const registrationConfig = registrationConfigOf(input.registrationConfig);
+    const tags = readTags('tags', input.tags, { maxCount: maxTagsPerResource });
     const ca = parseCertificatePem(pem);
     if (ca === undefined) throw AwsErrors.certificateValidation('The CA certificate is not a valid PEM-encoded X.509 certificate');
     if (!ca.isCa) throw AwsErrors.certificateValidation('The certificate is not a CA certificate (basicConstraints cA is not true)');
@@ -470,6 +479,7 @@ class Identity implements IdentityService {
       throw err;
     }
     this.#changed({ type: 'caCertificate', caCertificateId: record.certificateId, status: record.status, previousStatus: undefined });
+    await putCreationTags(this.#tags, { resourceType: 'cacert', resourceId: record.certificateId }, tags);
     return { certificateArn: this.#caCertificateArn(record.certificateId), certificateId: record.certificateId };
   }
 

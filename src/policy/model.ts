@@ -5,6 +5,7 @@
 import type { PolicyVersionInput } from './compile.js';
 import type { PolicyGeneration } from './decision-cache.js';
 import type { StatementTrace } from './evaluate.js';
+import type { Tag } from '../tagging/index.js';
 
 export interface PolicySummary {
   readonly policyName: string;
@@ -15,6 +16,8 @@ export interface CreatePolicyInput {
   readonly policyName: string;
   /** The document as JSON text; kept and echoed back exactly as given. */
   readonly policyDocument: string;
+  /** Stored as the policy's tags (at most 50; tagging/ checks them). */
+  readonly tags?: readonly Tag[];
 }
 
 export interface CreatePolicyOutput {

@@ -29,12 +29,16 @@
  *    immutable) and its generationId the policy's;
  *  - TestAuthorization with several resources in one authInfo: EXPLICIT_DENY when any is explicitly
  *    denied, ALLOWED when all are allowed, IMPLICIT_DENY otherwise.
+ *
+ * CreatePolicy's tags are checked before anything is stored and stored in the tag store (tagging/)
+ * once the policy is; the store deletes them with the policy.
  */
 import { randomUUID } from 'node:crypto';
 import { AwsErrors, decodePageToken, encodePageToken, iotArn, parseIotArn } from '../shared/index.js';
 import type { AccountScope } from '../shared/index.js';
 import { isStoreError } from '../store/index.js';
-import type { EffectivePolicyRecord, PolicyOp, PolicyRecord, PolicyStore } from '../store/index.js';
+import type { EffectivePolicyRecord, PolicyOp, PolicyRecord, PolicyStore, TagStore } from '../store/index.js';
+import { maxTagsPerResource, putCreationTags, readTags } from '../tagging/index.js';
 import { actionIndex, actionResourceType, iotActions } from './actions.js';
 import type { IotAction } from './actions.js';
 import { compilePolicies } from './compile.js';
@@ -77,8 +81,8 @@ import type {
 } from './model.js';
 
 export interface PolicyServiceOptions {
-  /** The opened Store (only its `policies` part is used). */
-  readonly store: { readonly policies: PolicyStore };
+  /** The opened Store (its `policies` part, and `tags` for CreatePolicy's tags). */
+  readonly store: { readonly policies: PolicyStore; readonly tags: TagStore };
   /** Region and account of every ARN. */
   readonly scope: AccountScope;
   /** Wall-clock ms; default Date.now. */
@@ -168,6 +172,7 @@ class LiveEntry implements LivePolicies {
 
 class Policies implements PolicyService {
   readonly #store: PolicyStore;
+  readonly #tags: TagStore;
   readonly #scope: AccountScope;
   readonly #clock: () => number;
   readonly #certificateExists: (arn: string) => Promise<boolean>;
@@ -189,6 +194,7 @@ class Policies implements PolicyService {
 
   constructor(options: PolicyServiceOptions) {
     this.#store = options.store.policies;
+    this.#tags = options.store.tags;
     this.#scope = options.scope;
     this.#clock = options.clock ?? Date.now;
     this.#certificateExists = options.certificateExists ?? (() => Promise.resolve(true));
@@ -202,6 +208,7 @@ class Policies implements PolicyService {
   async createPolicy(input: CreatePolicyInput): Promise<CreatePolicyOutput> {
     const policyName = requirePolicyName(input.policyName);
     const policyDocument = requireDocument(input.policyDocument);
+    const tags = readTags('tags', input.tags, { maxCount: maxTagsPerResource });
     return this.#exclusive(async () => {
       const now = this.#clock();
       try {
@@ -224,6 +231,7 @@ class Policies implements PolicyService {
       }
       await this.#committed((e) => e.key === policyKey(policyName));
       this.#emit({ type: 'policy-created', policyName });
+      await putCreationTags(this.#tags, { resourceType: 'policy', resourceId: policyName }, tags);
       return { policyName, policyArn: this.#policyArn(policyName), policyDocument, policyVersionId: '1' };
     });
   }

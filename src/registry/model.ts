@@ -4,6 +4,7 @@
  * path gets from `thingForConnection`. Plain data; timestamps are Dates.
  */
 import type { ThingPrincipalType } from '../store/index.js';
+import type { Tag } from '../tagging/index.js';
 
 export type { ThingPrincipalType };
 
@@ -93,15 +94,13 @@ export interface ThingTypeProperties {
   readonly mqtt5Configuration?: unknown;
 }
 
-export interface Tag {
-  readonly Key: string;
-  readonly Value?: string;
-}
+/** A tag as the API carries it (tagging/'s). */
+export type { Tag };
 
 export interface CreateThingTypeInput {
   readonly thingTypeName: string;
   readonly thingTypeProperties?: ThingTypeProperties;
-  /** Validated, not stored yet (tagging is a later issue). */
+  /** Stored as the type's tags (at most 50; tagging/ checks them). */
   readonly tags?: readonly Tag[];
 }
 

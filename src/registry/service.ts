@@ -14,14 +14,19 @@
  * After each commit the service invalidates its connection-binding cache and then tells its
  * listeners (RegistryEvent), in commit order.
  *
+ * CreateThingType's tags are checked with the rest of its input and stored (tagging/) once the type
+ * exists; the store deletes a thing's or thing type's tags together with it.
+ *
  * Simplifications, each documented where it happens: billing groups do not exist yet (a
  * billingGroupName is ResourceNotFoundException); DeleteThingType needs the type to be deprecated but
- * not for 5 minutes as AWS does; tags on CreateThingType are validated, not stored.
+ * not for 5 minutes as AWS does.
  */
 import { randomUUID } from 'node:crypto';
 import { AwsErrors, iotArn, type AccountScope, KeyedQueue } from '../shared/index.js';
 import { isStoreError } from '../store/index.js';
-import type { RegistryOp, RegistryStore, ThingRecord, ThingTypePropertiesRecord, ThingTypeRecord } from '../store/index.js';
+import type { RegistryOp, RegistryStore, TagStore, ThingRecord, ThingTypePropertiesRecord, ThingTypeRecord } from '../store/index.js';
+import { checkTags, maxTagsPerResource, putCreationTags } from '../tagging/index.js';
+import type { TagPair } from '../tagging/index.js';
 import { ConnectionThingCache } from './connection-cache.js';
 import type {
   AttachThingPrincipalInput,
@@ -64,15 +69,14 @@ import {
   maxAttributesWithoutType,
   maxPageSize,
   maxSearchableAttributes,
-  maxTags,
   parsePrincipal,
   requireName,
   rules,
 } from './validation.js';
 
 export interface RegistryServiceOptions {
-  /** The opened Store (only its `registry` part is used). */
-  readonly store: { readonly registry: RegistryStore };
+  /** The opened Store (its `registry` part, and `tags` for CreateThingType's tags). */
+  readonly store: { readonly registry: RegistryStore; readonly tags: TagStore };
   /** Region and account of every ARN the registry forms and accepts. */
   readonly scope: AccountScope;
   /** Wall-clock ms; default Date.now. */
@@ -139,6 +143,7 @@ type Attempt<T> = T | typeof RETRY;
 
 class Registry implements RegistryService {
   readonly #store: RegistryStore;
+  readonly #tags: TagStore;
   readonly #scope: AccountScope;
   readonly #clock: () => number;
   readonly #principalExists: ((principal: string) => Promise<boolean>) | undefined;
@@ -151,6 +156,7 @@ class Registry implements RegistryService {
 
   constructor(options: RegistryServiceOptions) {
     this.#store = options.store.registry;
+    this.#tags = options.store.tags;
     this.#scope = options.scope;
     this.#clock = options.clock ?? Date.now;
     this.#principalExists = options.principalExists;
@@ -346,7 +352,7 @@ class Registry implements RegistryService {
     const problems = new Problems();
     problems.string('thingTypeName', input.thingTypeName, rules.thingTypeName, true);
     const properties = readThingTypeProperties(problems, input.thingTypeProperties);
-    readTags(problems, input.tags);
+    const tags = readTags(problems, input.tags);
     problems.throwIfAny();
     const { thingTypeName } = input;
 
@@ -368,6 +374,7 @@ class Registry implements RegistryService {
       const ops: RegistryOp[] = [{ op: 'checkThingType', thingTypeName, exists: false }, { op: 'putThingType', thingType }];
       if ((await this.#applyChecked(ops)) === RETRY) return RETRY;
       this.#emit({ type: 'thing-type-created', thingTypeName, thingType: this.#describeType(thingType), timestamp: new Date(thingType.creationDateMs) });
+      await putCreationTags(this.#tags, { resourceType: 'thingtype', resourceId: thingTypeName }, tags);
       return { thingTypeName, thingTypeArn: this.#thingTypeArn(thingTypeName), thingTypeId: thingType.thingTypeId };
     });
   }
@@ -811,23 +818,11 @@ function describeProperties(p: ThingTypePropertiesRecord): ThingTypeProperties {
   };
 }
 
-function readTags(problems: Problems, tags: unknown): void {
-  if (tags === undefined || tags === null) return;
-  if (!Array.isArray(tags)) {
-    problems.add('tags', tags, 'Member must be a list');
-    return;
-  }
-  if (tags.length > maxTags) problems.add('tags', tags, `Member must have length less than or equal to ${maxTags}`);
-  tags.forEach((tag: unknown, i) => {
-    const member = `tags.${i + 1}.member`;
-    if (typeof tag !== 'object' || tag === null || Array.isArray(tag)) {
-      problems.add(member, tag, 'Member must be a structure');
-      return;
-    }
-    const { Key, Value } = tag as { Key?: unknown; Value?: unknown };
-    problems.string(`${member}.Key`, Key, rules.tagKey, true);
-    problems.string(`${member}.Value`, Value, rules.tagValue, false);
-  });
+/** CreateThingType's tags (tagging/'s checks), their problems reported with the other members'. */
+function readTags(problems: Problems, value: unknown): TagPair[] {
+  const { tags, problems: found } = checkTags('tags', value, { maxCount: maxTagsPerResource });
+  for (const p of found) problems.addMessage(p);
+  return tags;
 }
 
 function readPageSize(problems: Problems, input: PageInput): number {

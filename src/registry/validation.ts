@@ -27,7 +27,7 @@ const rule = (pattern: string, minLength: number, maxLength: number, regexSource
   maxLength,
 });
 
-/** spec/http-api.md section 2; billingGroupName and tag limits from the AWS IoT model. */
+/** spec/http-api.md section 2; billingGroupName from the AWS IoT model (tags are tagging/'s). */
 export const rules = {
   thingName: rule('[a-zA-Z0-9:_-]+', 1, 128),
   thingTypeName: rule('[a-zA-Z0-9:_-]+', 1, 128),
@@ -36,8 +36,6 @@ export const rules = {
   attributeValue: rule('[a-zA-Z0-9_.,@/:#=\\[\\]-]*', 0, 800),
   // \p{Graph} (POSIX graph: visible characters) = neither other (C) nor separator (Z).
   thingTypeDescription: rule('[\\p{Graph}\\x20]*', 0, 2028, '(?:[^\\p{C}\\p{Z}]|\\x20)*'),
-  tagKey: rule('[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*', 1, 128),
-  tagValue: rule('[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*', 0, 256),
   principal: rule('[\\s\\S]*', 1, 2048),
 } as const;
 
@@ -45,7 +43,6 @@ export const rules = {
 export const maxAttributesWithoutType = 3;
 export const maxAttributesWithType = 50;
 export const maxSearchableAttributes = 3;
-export const maxTags = 50;
 export const maxPageSize = 250;
 export const defaultPageSize = 50;
 

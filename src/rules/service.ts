@@ -19,6 +19,8 @@
  *    spec/http-api.md 3.6 recommends;
  *  - ReplaceTopicRule keeps createdAt and the tags; its payload's ruleDisabled (default false)
  *    applies; the rule's metrics start again;
+ *  - the `x-amz-tagging` tags are checked before anything is stored, and stored in the tag store
+ *    (tagging/) once the rule is; the store deletes them with the rule;
  *  - ListTopicRules is in name order; default page size 50; `topic` filters on the exact FROM filter;
  *  - the stored document keeps `actions` and `errorAction` exactly as given, and
  *    `awsIotSqlVersion` (2015-10-08 when omitted, as AWS's API).
@@ -27,7 +29,8 @@ import { isUtf8 } from 'node:buffer';
 import { AwsErrors, decodePageToken, encodePageToken, iotArn, KeyedQueue } from '../shared/index.js';
 import type { AccountScope } from '../shared/index.js';
 import { isStoreError } from '../store/index.js';
-import type { RuleRecord, RuleStore } from '../store/index.js';
+import type { RuleRecord, RuleStore, TagStore } from '../store/index.js';
+import { parseTaggingHeader, putCreationTags } from '../tagging/index.js';
 import { compileRule, parseBasicIngestTopic, parseSqlVersion } from './index.js';
 import type { NoMatchReason } from './rule.js';
 import type { ActionDependencies, ActionFactory, RuleAction } from './actions/action.js';
@@ -136,7 +139,8 @@ export interface RuleService {
 }
 
 export interface RuleServiceOptions {
-  readonly store: { readonly rules: RuleStore };
+  /** The opened Store (its `rules` part, and `tags` for CreateTopicRule's tags). */
+  readonly store: { readonly rules: RuleStore; readonly tags: TagStore };
   readonly scope: AccountScope;
   readonly engine: RuleEngine;
   readonly factories: readonly ActionFactory[];
@@ -198,7 +202,7 @@ class RuleServiceImpl implements RuleService {
 
   async createTopicRule(input: CreateTopicRuleInput): Promise<void> {
     const ruleName = checkRuleName(input.ruleName);
-    const tags = parseTags(input.tags);
+    const tags = parseTaggingHeader(input.tags);
     const { document, ruleDisabled } = this.#readPayload(input.topicRulePayload);
     const built = this.#build(ruleName, document, ruleDisabled);
     await this.#queue.run(ruleName, async () => {
@@ -210,7 +214,6 @@ class RuleServiceImpl implements RuleService {
         ruleDisabled,
         createdAtMs: now,
         lastModifiedAtMs: now,
-        tags,
       };
       try {
         await this.#store.apply([{ op: 'checkRule', ruleName, exists: false }, { op: 'putRule', rule: record }]);
@@ -222,6 +225,7 @@ class RuleServiceImpl implements RuleService {
         throw err;
       }
       this.#o.engine.put(built.active);
+      await putCreationTags(this.#o.store.tags, { resourceType: 'rule', resourceId: ruleName }, tags);
       this.#o.logger.info({ ruleName, ruleDisabled }, 'topic rule created');
     });
   }
@@ -509,19 +513,6 @@ function checkRuleName(ruleName: string): string {
   const shown = ruleName.length > 256 ? `${ruleName.slice(0, 256)}...` : ruleName;
   const count = problems.length === 1 ? '1 validation error detected' : `${problems.length} validation errors detected`;
   throw AwsErrors.invalidRequest(`${count}: ${problems.map((p) => `Value '${shown}' at 'ruleName' failed to satisfy constraint: ${p}`).join('; ')}`);
-}
-
-/** `x-amz-tagging: k1=v1&k2=v2` → ordered pairs. */
-function parseTags(header: string | undefined): Array<readonly [string, string]> {
-  if (header === undefined || header === '') return [];
-  const tags: Array<readonly [string, string]> = [];
-  for (const [key, value] of new URLSearchParams(header)) {
-    if (key.length < 1 || key.length > 128) throw AwsErrors.invalidRequest(`Invalid tag key '${key}' in x-amz-tagging: 1 to 128 characters`);
-    if (value.length > 256) throw AwsErrors.invalidRequest(`Invalid value for tag '${key}' in x-amz-tagging: at most 256 characters`);
-    tags.push([key, value]);
-  }
-  if (tags.length > 50) throw AwsErrors.invalidRequest('Too many tags in x-amz-tagging: at most 50');
-  return tags;
 }
 
 function topicPatternOf(active: ActiveRule): { topicPattern?: string } {

@@ -29,6 +29,7 @@ import type {
   TargetPolicyQuery,
 } from './records.js';
 import type { RuleOp, RuleQuery, RuleRecord } from './records.js';
+import type { TaggedResource, TagOp, TagQuery, TagRecord } from './records.js';
 
 export interface SessionStore {
   /** Every stored persistent session, with its subscriptions and owed messages (seq ascending). */
@@ -131,6 +132,23 @@ export interface RuleStore {
   apply(ops: readonly RuleOp[]): Promise<void>;
 }
 
+/**
+ * Tags of the resources the other stores hold (things, thing types, policies, topic rules,
+ * certificates, CA certificates), by resource and key. A tag belongs to a resource that exists:
+ * putting one on a missing resource fails the batch, and deleting a resource through its own store
+ * (RegistryStore's deleteThing, RuleStore's deleteRule, …) deletes its tags in that same
+ * transaction, so a resource created again under the same name starts untagged. The listing is a
+ * page by key (binary), continued strictly after the last key seen. `apply` behaves as
+ * RegistryStore's: 'ConditionFailed' with `opIndex` for a check op that does not hold,
+ * 'ApplyFailed' for an integrity violation; nothing of a failed batch remains.
+ */
+export interface TagStore {
+  /** Whether the resource exists in its own store. */
+  resourceExists(resource: TaggedResource): Promise<boolean>;
+  listTags(resource: TaggedResource, query: TagQuery): Promise<TagRecord[]>;
+  apply(ops: readonly TagOp[]): Promise<void>;
+}
+
 /** An opened database: the individual stores plus lifecycle. */
 export interface Store {
   readonly sessions: SessionStore;
@@ -140,6 +158,7 @@ export interface Store {
   readonly shadows: ShadowStore;
   readonly policies: PolicyStore;
   readonly rules: RuleStore;
+  readonly tags: TagStore;
   /** Flushes and closes; idempotent. */
   close(): Promise<void>;
 }

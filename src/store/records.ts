@@ -501,8 +501,6 @@ export interface RuleRecord {
   readonly createdAtMs: number;
   /** Wall-clock ms of the last change (replace, enable, disable). */
   readonly lastModifiedAtMs: number;
-  /** Tags given at creation (`x-amz-tagging`), in order, as [key, value]. */
-  readonly tags: ReadonlyArray<readonly [string, string]>;
 }
 
 /** A page of rules ordered by ruleName (binary, ascending), optionally filtered. */
@@ -527,3 +525,46 @@ export type RuleOp =
   | { readonly op: 'deleteRule'; readonly ruleName: string }
   /** Holds when the rule exists (exists: true) or does not (exists: false). */
   | { readonly op: 'checkRule'; readonly ruleName: string; readonly exists: boolean };
+
+// ─── Tags ───────────────────────────────────────────────────────────────────────────────────────
+
+/** The resources that carry tags, named by the resource-type word of their ARN (spec/http-api.md section 2). */
+export type TaggableResourceType = 'thing' | 'thingtype' | 'policy' | 'rule' | 'cert' | 'cacert';
+
+/**
+ * A resource whose tags are meant: `resourceId` is its key in its own store (thing name, thing type
+ * name, policy name, rule name, certificate id, CA certificate id), not its ARN, so that tags stay
+ * with their resource whatever region and account the server is configured with.
+ */
+export interface TaggedResource {
+  readonly resourceType: TaggableResourceType;
+  readonly resourceId: string;
+}
+
+/** One tag of a resource; keys are case-sensitive and unique per resource. */
+export interface TagRecord {
+  readonly key: string;
+  /** '' when the tag has no value. */
+  readonly value: string;
+}
+
+/** A page of one resource's tags, ordered by key (binary, ascending). */
+export interface TagQuery {
+  readonly limit: number;
+  /** Only tags strictly after this key. */
+  readonly afterKey?: string;
+}
+
+/**
+ * A tag-store write. The check ops are conditions, as in RegistryOp: when one does not hold the
+ * batch is rolled back and `apply` rejects with StoreError 'ConditionFailed' (its `opIndex` naming it).
+ */
+export type TagOp =
+  /** Inserts the tag or replaces its value. Fails the batch ('ApplyFailed') when the resource does not exist. */
+  | { readonly op: 'putTag'; readonly resource: TaggedResource; readonly key: string; readonly value: string }
+  /** Nothing when absent. */
+  | { readonly op: 'deleteTag'; readonly resource: TaggedResource; readonly key: string }
+  /** Holds when the resource exists in its own store. */
+  | { readonly op: 'checkResource'; readonly resource: TaggedResource }
+  /** Holds when the resource has at most `max` tags (at this point of the batch). */
+  | { readonly op: 'checkTagCount'; readonly resource: TaggedResource; readonly max: number };

@@ -24,6 +24,7 @@ import type {
   RegistrationConfig,
 } from '../../identity/index.js';
 import type { ValueReader } from '../values.js';
+import type { Tag } from '../../tagging/index.js';
 
 export function certificateRoutes(identity: IdentityService): RouteModule {
   return defineRoutes('certificates', (r) => {
@@ -84,7 +85,8 @@ export function certificateRoutes(identity: IdentityService): RouteModule {
       '/cacertificate',
       async (req) => {
         const body = jsonBody(req);
-        body.array('tags'); // accepted (type-checked) and not kept: tagging comes with TagResource
+        // Each element is checked by the identity service (tagging/'s rules); here it is only passed on.
+        const tags = body.array('tags') as readonly Tag[] | undefined;
         const registrationConfig = readRegistrationConfig(body);
         return identity.registerCACertificate({
           caCertificate: body.requiredString('caCertificate'),
@@ -93,6 +95,7 @@ export function certificateRoutes(identity: IdentityService): RouteModule {
           ...optional('allowAutoRegistration', req.query.bool('allowAutoRegistration')),
           ...optional('registrationConfig', registrationConfig),
           ...optional('certificateMode', body.string('certificateMode')),
+          ...optional('tags', tags),
         });
       },
       { operation: 'RegisterCACertificate' },

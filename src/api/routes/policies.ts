@@ -31,6 +31,7 @@ import { isPlainObject, jsonBody } from '../body.js';
 import { epochSeconds } from '../time.js';
 import { AwsErrors } from '../../shared/index.js';
 import type { AuthInfo, ExplainAuthInfo, PolicyService } from '../../policy/index.js';
+import type { Tag } from '../../tagging/index.js';
 
 export function policyRoutes(policies: PolicyService): RouteModule {
   return defineRoutes('policies', (r) => {
@@ -38,8 +39,9 @@ export function policyRoutes(policies: PolicyService): RouteModule {
       '/policies/:policyName',
       async (req) => {
         const body = jsonBody(req);
-        body.array('tags'); // accepted (type-checked) and not kept: tagging comes with TagResource
-        return policies.createPolicy({ policyName: req.params.policyName, policyDocument: body.requiredString('policyDocument') });
+        // Each element is checked by the policy service (tagging/'s rules); here it is only passed on.
+        const tags = body.array('tags') as readonly Tag[] | undefined;
+        return policies.createPolicy({ policyName: req.params.policyName, policyDocument: body.requiredString('policyDocument'), ...optional('tags', tags) });
       },
       { operation: 'CreatePolicy' },
     );

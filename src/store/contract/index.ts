@@ -17,6 +17,7 @@ import { describeCertificateStore } from './certificate-store.contract.js';
 import { describeShadowStore } from './shadow-store.contract.js';
 import { describePolicyStore } from './policy-store.contract.js';
 import { describeRuleStore } from './rule-store.contract.js';
+import { describeTagStore } from './tag-store.contract.js';
 
 export type { StoreContractFactory, StoreTestContext } from './factory.js';
 export { withStore } from './factory.js';
@@ -27,6 +28,7 @@ export { describeCertificateStore, certificateRecord, caCertificateRecord, certi
 export { describeShadowStore, shadowRecord } from './shadow-store.contract.js';
 export { describePolicyStore, policyRecord, policyVersionRecord } from './policy-store.contract.js';
 export { describeRuleStore, ruleRecord } from './rule-store.contract.js';
+export { describeTagStore } from './tag-store.contract.js';
 
 /** Every suite above, for one backend. */
 export function describeStore(factory: StoreContractFactory): void {
@@ -37,5 +39,6 @@ export function describeStore(factory: StoreContractFactory): void {
   describeShadowStore(factory);
   describePolicyStore(factory);
   describeRuleStore(factory);
+  describeTagStore(factory);
   describeStoreLifecycle(factory);
 }

@@ -2,8 +2,8 @@
  * The RuleStore contract: what every backend's `store.rules` must do, as node:test suites. A
  * backend's test calls `describeRuleStore(factory)`; each test gets a fresh store.
  *
- * Beyond interfaces.ts: records come back exactly as put (an absent topicPattern stays absent, tags
- * keep their order); put replaces; the listing is by name, binary, pages strictly after the last
+ * Beyond interfaces.ts: records come back exactly as put (an absent topicPattern stays absent); put
+ * replaces; the listing is by name, binary, pages strictly after the last
  * name without repeats or gaps, and filters on topicPattern and ruleDisabled before paging; check
  * ops fail the batch with ConditionFailed and its opIndex, and nothing of a failed batch remains;
  * everything survives a reopen.
@@ -24,7 +24,6 @@ export function ruleRecord(ruleName: string, overrides: Partial<RuleRecord> = {}
     ruleDisabled: false,
     createdAtMs: 1_700_000_000_000,
     lastModifiedAtMs: 1_700_000_000_000,
-    tags: [],
     ...overrides,
   };
 }
@@ -34,7 +33,7 @@ export function describeRuleStore(factory: StoreContractFactory): void {
     it('a rule comes back exactly as put; put replaces; delete removes', () =>
       withStore(factory, async ({ store }) => {
         const r = store.rules;
-        const rule = ruleRecord('r1', { tags: [['b', '2'], ['a', '1']], document: ' { "kept": "as given" } ' });
+        const rule = ruleRecord('r1', { document: ' { "kept": "as given" } ' });
         await r.apply([{ op: 'putRule', rule }]);
         assert.deepStrictEqual(await r.getRule('r1'), rule);
         const { topicPattern: _, ...noPattern } = ruleRecord('r1', { ruleDisabled: true, lastModifiedAtMs: 1_700_000_000_500 });
@@ -93,7 +92,7 @@ export function describeRuleStore(factory: StoreContractFactory): void {
 
     it('rules survive a reopen', { skip: factory.reopen === undefined ? NO_REOPEN : false }, () =>
       withStore(factory, async (ctx) => {
-        const rule = ruleRecord('durable', { tags: [['k', 'v']], ruleDisabled: true });
+        const rule = ruleRecord('durable', { ruleDisabled: true });
         await ctx.store.rules.apply([{ op: 'putRule', rule }]);
         const reopened = await ctx.reopen();
         assert.deepStrictEqual(await reopened.rules.getRule('durable'), rule);

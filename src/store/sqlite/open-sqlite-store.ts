@@ -28,6 +28,7 @@ import { SqliteCertificateStore } from './certificate-store.js';
 import { SqliteShadowStore } from './shadow-store.js';
 import { SqlitePolicyStore } from './policy-store.js';
 import { SqliteRuleStore } from './rule-store.js';
+import { SqliteTagStore } from './tag-store.js';
 
 export interface SqliteStoreOptions {
   /** Database file path (its directory must exist), or ':memory:'. */
@@ -49,6 +50,7 @@ class SqliteStore implements Store {
   readonly shadows: SqliteShadowStore;
   readonly policies: SqlitePolicyStore;
   readonly rules: SqliteRuleStore;
+  readonly tags: SqliteTagStore;
 
   constructor(handle: SqliteHandle) {
     this.#handle = handle;
@@ -59,6 +61,7 @@ class SqliteStore implements Store {
     this.shadows = new SqliteShadowStore(handle);
     this.policies = new SqlitePolicyStore(handle);
     this.rules = new SqliteRuleStore(handle);
+    this.tags = new SqliteTagStore(handle);
   }
 
   async close(): Promise<void> {

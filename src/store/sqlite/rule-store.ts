@@ -1,18 +1,22 @@
 /**
  * RuleStore on SQLite: topic rules (rules/), one row each.
  *
- *   rules  rule_name PK: document (JSON text, never parsed here), topic_pattern, rule_disabled, times, tags
+ *   rules  rule_name PK: document (JSON text, never parsed here), topic_pattern, rule_disabled, times
  *
  * The listing is by name (binary collation), optionally filtered on topic_pattern and rule_disabled
  * (ListTopicRules' `topic` and `ruleDisabled`); an index on (topic_pattern, rule_name) serves the
- * topic filter. Tags are kept as a JSON array of [key, value] pairs.
+ * topic filter.
+ *
+ * The `tags` column is a leftover: a rule's tags live in the tag store (tag-store.ts), whose first
+ * migration copied this column's [key, value] pairs over. New rows get '[]' and nothing reads it.
+ * It is not dropped because the tags room migrates after this one: a rules migration that dropped
+ * it would run before that copy on a database upgraded across both.
  */
 import type { RuleStore } from '../interfaces.js';
 import type { RuleOp, RuleQuery, RuleRecord } from '../records.js';
 import type { SqliteHandle } from './handle.js';
 import { registerMigrations } from './migrations.js';
 import { batchTransaction, ConditionNotMet } from './batch.js';
-import { StoreError } from '../errors.js';
 
 registerMigrations('rules', [
   {
@@ -40,21 +44,11 @@ interface RuleRow {
   readonly rule_disabled: number;
   readonly created_at_ms: number;
   readonly last_modified_at_ms: number;
-  readonly tags: string;
 }
 
-const COLUMNS = 'rule_name, document, topic_pattern, rule_disabled, created_at_ms, last_modified_at_ms, tags';
+const COLUMNS = 'rule_name, document, topic_pattern, rule_disabled, created_at_ms, last_modified_at_ms';
 
 function ruleFromRow(row: RuleRow): RuleRecord {
-  let tags: unknown;
-  try {
-    tags = JSON.parse(row.tags);
-  } catch {
-    tags = undefined;
-  }
-  if (!Array.isArray(tags) || !tags.every((t) => Array.isArray(t) && t.length === 2 && typeof t[0] === 'string' && typeof t[1] === 'string')) {
-    throw new StoreError('CorruptRecord', `rule ${row.rule_name}: tags are not a JSON array of [key, value] strings`);
-  }
   return {
     ruleName: row.rule_name,
     document: row.document,
@@ -62,7 +56,6 @@ function ruleFromRow(row: RuleRow): RuleRecord {
     ruleDisabled: row.rule_disabled === 1,
     createdAtMs: row.created_at_ms,
     lastModifiedAtMs: row.last_modified_at_ms,
-    tags: tags as ReadonlyArray<readonly [string, string]>,
   };
 }
 
@@ -74,7 +67,6 @@ function rowOf(rule: RuleRecord): RuleRow {
     rule_disabled: rule.ruleDisabled ? 1 : 0,
     created_at_ms: rule.createdAtMs,
     last_modified_at_ms: rule.lastModifiedAtMs,
-    tags: JSON.stringify(rule.tags.map(([k, v]) => [k, v])),
   };
 }
 
@@ -110,11 +102,11 @@ export class SqliteRuleStore implements RuleStore {
          ORDER BY rule_name ASC LIMIT @limit`,
       ),
       upsert: db.prepare<[RuleRow]>(
-        `INSERT INTO rules (${COLUMNS})
-         VALUES (@rule_name, @document, @topic_pattern, @rule_disabled, @created_at_ms, @last_modified_at_ms, @tags)
+        `INSERT INTO rules (${COLUMNS}, tags)
+         VALUES (@rule_name, @document, @topic_pattern, @rule_disabled, @created_at_ms, @last_modified_at_ms, '[]')
          ON CONFLICT (rule_name) DO UPDATE SET
            document = excluded.document, topic_pattern = excluded.topic_pattern, rule_disabled = excluded.rule_disabled,
-           created_at_ms = excluded.created_at_ms, last_modified_at_ms = excluded.last_modified_at_ms, tags = excluded.tags`,
+           created_at_ms = excluded.created_at_ms, last_modified_at_ms = excluded.last_modified_at_ms`,
       ),
       delete: db.prepare<[string]>('DELETE FROM rules WHERE rule_name = ?'),
     };

@@ -1,4 +1,4 @@
-// Proves the SQLite store passes the store contract in memory and on disk (reopen included), and that its own promises hold: WAL and sync settings, one body per fanned-out message with no leaks, updateMessage never writing a body, and refusal of foreign or newer databases.
+// Proves the SQLite store passes the store contract in memory and on disk (reopen included), and that its own promises hold: WAL and sync settings, one body per fanned-out message with no leaks, updateMessage never writing a body, the move of the rules' tags into the tags room, and refusal of foreign or newer databases.
 import { after, describe, it } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { SessionOp, Store } from '../index.js';
 import { isStoreError, openSqliteStore } from '../index.js';
-import { describeStore, describeStoreLifecycle, messageRecord, sessionMessage, sessionRecord, type StoreContractFactory } from '../contract/index.js';
+import { describeStore, describeStoreLifecycle, messageRecord, ruleRecord, sessionMessage, sessionRecord, type StoreContractFactory } from '../contract/index.js';
 import { openSqliteDatabase } from './open-sqlite-store.js';
 import { registeredMigrations } from './migrations.js';
 
@@ -198,6 +198,34 @@ describe('SQLite store specifics', () => {
       assert.deepStrictEqual(db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('widgets'), ['id', 'colour']);
     } finally {
       db.close();
+    }
+  });
+
+  it("opening a database from before the tags room moves the rules' x-amz-tagging tags into it", async () => {
+    const path = freshPath();
+    const first = openSqliteStore({ path });
+    await first.rules.apply(['r1', 'r2', 'r3'].map((n) => ({ op: 'putRule' as const, rule: ruleRecord(n) })));
+    await first.close();
+    // As the previous build left it: no tags room, the tags in rules.tags (junk included).
+    const db = new Database(path);
+    for (const trigger of db.prepare("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE '%_delete_tags'").pluck().all()) {
+      db.exec(`DROP TRIGGER ${String(trigger)}`);
+    }
+    db.exec(`DROP TABLE tags; DELETE FROM schema_version WHERE room = 'tags';
+             UPDATE rules SET tags = '[["team","ops"],["env","test"],["env","prod"],["k",""]]' WHERE rule_name = 'r1';
+             UPDATE rules SET tags = 'not json' WHERE rule_name = 'r2';
+             UPDATE rules SET tags = '[["only-key"],[1,"x"],"k=v",["ok","1"]]' WHERE rule_name = 'r3';`);
+    db.close();
+    const store = openSqliteStore({ path });
+    try {
+      const tags = (ruleName: string) => store.tags.listTags({ resourceType: 'rule', resourceId: ruleName }, { limit: 100 });
+      assert.deepStrictEqual(await tags('r1'), [{ key: 'env', value: 'prod' }, { key: 'k', value: '' }, { key: 'team', value: 'ops' }]);
+      assert.deepStrictEqual(await tags('r2'), []);
+      assert.deepStrictEqual(await tags('r3'), [{ key: 'ok', value: '1' }]);
+      await store.rules.apply([{ op: 'deleteRule', ruleName: 'r1' }]);
+      assert.deepStrictEqual(await tags('r1'), []);
+    } finally {
+      await store.close();
     }
   });
 
