@@ -2,7 +2,6 @@
 import { describe, it, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey, webcrypto } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   AttachThingPrincipalCommand,
@@ -19,7 +18,6 @@ import {
   DetachThingPrincipalCommand,
   GetRegistrationCodeCommand,
   InvalidRequestException,
-  IoTClient,
   ListCACertificatesCommand,
   ListCertificatesByCACommand,
   ListCertificatesCommand,
@@ -35,25 +33,15 @@ import {
   paginateListCertificates,
   paginateListCertificatesByCA,
 } from '@aws-sdk/client-iot';
-import { parseSharedCredentials } from '../../src/api/index.js';
+import type { IoTClient } from '@aws-sdk/client-iot';
 import { issueClientCertificate, loadOrCreateCa } from '../../src/identity/index.js';
 import type { CertificateAuthority } from '../../src/identity/index.js';
 import { x509 } from '../../src/identity/x509.js';
+import { adminIotClient, rejectsWith } from './helpers/aws.js';
 import { startTestServer } from './helpers/server.js';
 import type { TestServer } from './helpers/server.js';
 
 const arnPrefix = 'arn:aws:iot:us-east-1:000000000000';
-
-async function rejectsWith<T extends abstract new (...args: never[]) => Error>(call: Promise<unknown>, type: T, status: number): Promise<InstanceType<T>> {
-  let caught: unknown;
-  await assert.rejects(call, (err: unknown) => {
-    caught = err;
-    return true;
-  });
-  assert.ok(caught instanceof type, `expected ${type.name}, got ${String(caught)} (${(caught as { name?: string }).name})`);
-  assert.equal((caught as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode, status);
-  return caught as InstanceType<T>;
-}
 
 async function csrPem(commonName: string): Promise<string> {
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
@@ -70,15 +58,7 @@ describe('certificate routes with the AWS SDK v3 IoTClient, against the real ser
 
   before(async () => {
     ts = await startTestServer({ config: { httpPort: 0 } });
-    const profile = parseSharedCredentials(await readFile(join(ts.dataDir, 'credentials'), 'utf8')).get('default');
-    const http = ts.endpoints.http;
-    assert.ok(http !== undefined && profile !== undefined);
-    iot = new IoTClient({
-      endpoint: `http://127.0.0.1:${http.port}`,
-      region: 'us-east-1',
-      credentials: { accessKeyId: profile.get('aws_access_key_id') ?? '', secretAccessKey: profile.get('aws_secret_access_key') ?? '' },
-      maxAttempts: 1,
-    });
+    iot = await adminIotClient(ts);
     customerCa = await loadOrCreateCa(join(ts.dataDir, 'customer-ca'));
     otherCa = await loadOrCreateCa(join(ts.dataDir, 'other-ca'));
   });

@@ -1,23 +1,18 @@
 // Proves that AWS's IoTDataPlaneClient drives the MQTT data plane of the real server as spec/http-api.md 4 and spec/mqtt.md 6, 7 and 11 describe: Publish reaches MQTT 5 subscribers with every property (and refuses qos 2, wildcards and reserved topics), retained messages are read, listed page by page and deleted by an empty retained publish, and DeleteConnection disconnects a client with 0x98, publishes its will unless told not to, ends persistent sessions and answers 404 for unknown clients.
 import { describe, it, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { Agent } from 'node:https';
-import { join } from 'node:path';
 import {
   DeleteConnectionCommand,
   GetRetainedMessageCommand,
   InvalidRequestException,
-  IoTDataPlaneClient,
   ListRetainedMessagesCommand,
   PublishCommand,
   ResourceNotFoundException,
   UnauthorizedException,
 } from '@aws-sdk/client-iot-data-plane';
-import type { RetainedMessageSummary } from '@aws-sdk/client-iot-data-plane';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { IoTDataPlaneClient, RetainedMessageSummary } from '@aws-sdk/client-iot-data-plane';
 import type { IPublishPacket, MqttClient } from 'mqtt';
-import { parseSharedCredentials } from '../../src/api/index.js';
+import { adminDataPlaneClient, rejectsWith } from './helpers/aws.js';
 import { connectClient, endClient, startTestServer } from './helpers/server.js';
 import type { TestServer } from './helpers/server.js';
 
@@ -43,14 +38,6 @@ class Recorder {
   }
 }
 
-async function rejectsWith(call: Promise<unknown>, type: abstract new (...args: never[]) => Error, status: number): Promise<void> {
-  await assert.rejects(call, (err: unknown) => {
-    assert.ok(err instanceof type, `expected ${type.name}, got ${(err as Error).name}: ${(err as Error).message}`);
-    assert.equal((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode, status);
-    return true;
-  });
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('the MQTT data plane over HTTP with the AWS SDK v3 IoTDataPlaneClient', () => {
@@ -61,17 +48,7 @@ describe('the MQTT data plane over HTTP with the AWS SDK v3 IoTDataPlaneClient',
 
   before(async () => {
     ts = await startTestServer({ profile: 'aws', dev: true });
-    const profile = parseSharedCredentials(await readFile(join(ts.dataDir, 'credentials'), 'utf8')).get('default');
-    const credentials = { accessKeyId: profile?.get('aws_access_key_id') ?? '', secretAccessKey: profile?.get('aws_secret_access_key') ?? '' };
-    assert.ok(credentials.accessKeyId !== '' && credentials.secretAccessKey !== '', 'admin credentials in the data dir');
-    const caPem = await readFile(join(ts.dataDir, 'ca.pem'), 'utf8');
-    data = new IoTDataPlaneClient({
-      endpoint: `https://localhost:${ts.endpoints.https.port}`,
-      region: 'us-east-1',
-      credentials,
-      maxAttempts: 1,
-      requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ ca: caPem }) }),
-    });
+    data = await adminDataPlaneClient(ts);
     watcher = await connectClient(ts, 'tcp', { clientId: 'dp-watcher' });
     seen = new Recorder(watcher);
     await watcher.subscribeAsync(['dp/#', '$aws/events/presence/disconnected/+'], { qos: 1 });

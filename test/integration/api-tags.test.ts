@@ -1,7 +1,7 @@
 // Proves that AWS's own IoTClient tags every resource of the real server (spec/http-api.md 3.7): TagResource, UntagResource and ListTagsForResource on things, thing types, policies, topic rules, certificates and CA certificates; tags given at creation (CreatePolicy, CreateThingType, RegisterCACertificate, CreateTopicRule's x-amz-tagging) listed; the errors as the SDK's own exception classes; a deleted and re-created resource starting untagged; and paging with the SDK paginator.
 import { describe, it, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -31,7 +31,7 @@ import {
   paginateListTagsForResource,
 } from '@aws-sdk/client-iot';
 import type { Tag } from '@aws-sdk/client-iot';
-import { createApi, parseSharedCredentials, staticAccessKeys, tagRoutes } from '../../src/api/index.js';
+import { createApi, staticAccessKeys, tagRoutes } from '../../src/api/index.js';
 import type { Api, ApiLogger } from '../../src/api/index.js';
 import { loadOrCreateCa } from '../../src/identity/index.js';
 import type { CertificateAuthority } from '../../src/identity/index.js';
@@ -41,23 +41,13 @@ import type { Store } from '../../src/store/index.js';
 import { createTaggingService } from '../../src/tagging/index.js';
 import { listenHttp } from '../../src/transport/index.js';
 import type { ListenerHandle } from '../../src/transport/index.js';
+import { adminIotClient, rejectsWith } from './helpers/aws.js';
 import { startTestServer } from './helpers/server.js';
 import type { TestServer } from './helpers/server.js';
 
 const arnPrefix = 'arn:aws:iot:us-east-1:000000000000';
 const policyDocument = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'iot:Connect', Resource: '*' }] });
 const rulePayload = (topic: string) => ({ sql: `SELECT * FROM '${topic}'`, actions: [{ republish: { roleArn: 'arn:aws:iam::000000000000:role/r', topic: 'out' } }] });
-
-async function rejectsWith<T extends abstract new (...args: never[]) => Error>(call: Promise<unknown>, type: T, status: number): Promise<InstanceType<T>> {
-  let caught: unknown;
-  await assert.rejects(call, (err: unknown) => {
-    caught = err;
-    return true;
-  });
-  assert.ok(caught instanceof type, `expected ${type.name}, got ${String(caught)} (${(caught as { name?: string }).name})`);
-  assert.equal((caught as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode, status);
-  return caught as InstanceType<T>;
-}
 
 describe('tag routes with the AWS SDK v3 IoTClient, against the real server', () => {
   let ts: TestServer;
@@ -71,15 +61,7 @@ describe('tag routes with the AWS SDK v3 IoTClient, against the real server', ()
 
   before(async () => {
     ts = await startTestServer({ config: { httpPort: 0 } });
-    const profile = parseSharedCredentials(await readFile(join(ts.dataDir, 'credentials'), 'utf8')).get('default');
-    const http = ts.endpoints.http;
-    assert.ok(http !== undefined && profile !== undefined);
-    iot = new IoTClient({
-      endpoint: `http://127.0.0.1:${http.port}`,
-      region: 'us-east-1',
-      credentials: { accessKeyId: profile.get('aws_access_key_id') ?? '', secretAccessKey: profile.get('aws_secret_access_key') ?? '' },
-      maxAttempts: 1,
-    });
+    iot = await adminIotClient(ts);
     caDir = await mkdtemp(join(tmpdir(), 'thingcore-tags-ca-'));
     customerCa = await loadOrCreateCa(join(caDir, 'customer'));
     secondCa = await loadOrCreateCa(join(caDir, 'second'));

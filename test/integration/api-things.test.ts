@@ -37,21 +37,11 @@ import { openSqliteStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/index.js';
 import { listenHttp } from '../../src/transport/index.js';
 import type { ListenerHandle } from '../../src/transport/index.js';
+import { rejectsWith } from './helpers/aws.js';
 
 const silent: ApiLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 const key = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
 const cert = (n: number): string => `arn:aws:iot:us-east-1:000000000000:cert/${n.toString(16).padStart(64, 'c')}`;
-
-async function rejectsWith<T extends abstract new (...args: never[]) => Error>(call: Promise<unknown>, type: T, status: number): Promise<InstanceType<T>> {
-  let caught: unknown;
-  await assert.rejects(call, (err: unknown) => {
-    caught = err;
-    return true;
-  });
-  assert.ok(caught instanceof type, `expected ${type.name}, got ${String(caught)} (${(caught as { name?: string }).name})`);
-  assert.equal((caught as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode, status);
-  return caught as InstanceType<T>;
-}
 
 describe('registry routes with the AWS SDK v3 IoTClient', () => {
   let store: Store;

@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { connect } from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import { AttachPolicyCommand, CreatePolicyCommand, IoTClient, RegisterCertificateCommand } from '@aws-sdk/client-iot';
-import { parseSharedCredentials } from '../../src/api/index.js';
 import { issueClientCertificate, loadOrCreateCa } from '../../src/identity/index.js';
 import type { Endpoints } from '../../src/core/index.js';
+import { adminCredentials } from './helpers/aws.js';
 
 const mainJs = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -76,11 +76,10 @@ describe('thingcore serve', () => {
       const ca = await loadOrCreateCa(dataDir);
       const device = await issueClientCertificate(ca, { commonName: 'cli-device' });
       // Mutual TLS accepts registered ACTIVE certificates only: register it through the API with the generated key.
-      const profile = parseSharedCredentials(await readFile(join(dataDir, 'credentials'), 'utf8')).get('default');
       const iot = new IoTClient({
         endpoint: `http://127.0.0.1:${endpoints.http?.port ?? 0}`,
         region: 'us-east-1',
-        credentials: { accessKeyId: profile?.get('aws_access_key_id') ?? '', secretAccessKey: profile?.get('aws_secret_access_key') ?? '' },
+        credentials: await adminCredentials(dataDir),
       });
       const registered = await iot.send(new RegisterCertificateCommand({ certificatePem: device.certificatePem, setAsActive: true }));
       // …and IoT policies govern it: allow it what this test does.

@@ -1,8 +1,6 @@
 // Proves that AWS's own IoTClient drives every policy operation of the real server (spec/http-api.md 3.5) end to end — shapes, versions (at most 5, default switching, deletes refused while attached or with extra versions), targets with base64 markers and the SDK paginators, GetEffectivePolicies, TestAuthorization's AWS-shaped answers — with every error arriving as the SDK's own exception class and status, and that the explain route names the deciding statement with its variables substituted, or says no statement allowed it.
 import { describe, it, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import {
   AttachPolicyCommand,
   AttachThingPrincipalCommand,
@@ -19,7 +17,6 @@ import {
   GetPolicyCommand,
   GetPolicyVersionCommand,
   InvalidRequestException,
-  IoTClient,
   LimitExceededException,
   ListAttachedPoliciesCommand,
   ListPoliciesCommand,
@@ -36,23 +33,13 @@ import {
   paginateListPolicies,
   paginateListTargetsForPolicy,
 } from '@aws-sdk/client-iot';
-import { parseSharedCredentials } from '../../src/api/index.js';
+import type { IoTClient } from '@aws-sdk/client-iot';
 import { explainAuthorization } from '../../src/cli/policy.js';
+import { adminCredentials, adminIotClient, rejectsWith } from './helpers/aws.js';
 import { startTestServer } from './helpers/server.js';
 import type { TestServer } from './helpers/server.js';
 
 const arnPrefix = 'arn:aws:iot:us-east-1:000000000000';
-
-async function rejectsWith<T extends abstract new (...args: never[]) => Error>(call: Promise<unknown>, type: T, status: number): Promise<InstanceType<T>> {
-  let caught: unknown;
-  await assert.rejects(call, (err: unknown) => {
-    caught = err;
-    return true;
-  });
-  assert.ok(caught instanceof type, `expected ${type.name}, got ${String(caught)} (${(caught as { name?: string }).name})`);
-  assert.equal((caught as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode, status);
-  return caught as InstanceType<T>;
-}
 
 const doc = (statements: object[]): string => JSON.stringify({ Version: '2012-10-17', Statement: statements });
 const allowConnect = doc([{ Effect: 'Allow', Action: 'iot:Connect', Resource: '*' }]);
@@ -63,15 +50,7 @@ describe('policy routes with the AWS SDK v3 IoTClient, against the real server',
 
   before(async () => {
     ts = await startTestServer({ config: { httpPort: 0 } });
-    const profile = parseSharedCredentials(await readFile(join(ts.dataDir, 'credentials'), 'utf8')).get('default');
-    const http = ts.endpoints.http;
-    assert.ok(http !== undefined && profile !== undefined);
-    iot = new IoTClient({
-      endpoint: `http://127.0.0.1:${http.port}`,
-      region: 'us-east-1',
-      credentials: { accessKeyId: profile.get('aws_access_key_id') ?? '', secretAccessKey: profile.get('aws_secret_access_key') ?? '' },
-      maxAttempts: 1,
-    });
+    iot = await adminIotClient(ts);
   });
 
   after(async () => {
@@ -339,7 +318,7 @@ describe('policy routes with the AWS SDK v3 IoTClient, against the real server',
     assert.equal(stranger.results[0]?.statements[0]?.outcome, 'unresolved-variables');
     assert.deepEqual(stranger.results[0]?.missingContextValues, ['iot:Connection.Thing.ThingName']);
 
-    const admin = parseSharedCredentials(await readFile(join(ts.dataDir, 'credentials'), 'utf8')).get('default')?.get('aws_access_key_id') ?? '';
+    const admin = (await adminCredentials(ts.dataDir)).accessKeyId;
     const everything = await explainAuthorization(iot, { principal: admin, authInfos: [{ action: 'iot:Subscribe', resources: ['#'] }] });
     assert.equal(everything.results[0]?.authDecision, 'ALLOWED');
     assert.match(everything.allowedEverything ?? '', /admin access key/);

@@ -15,15 +15,14 @@ import {
   CreatePolicyVersionCommand,
   CreateThingCommand,
   DetachPolicyCommand,
-  IoTClient,
   TestAuthorizationCommand,
   UpdateCertificateCommand,
   UpdateThingCommand,
 } from '@aws-sdk/client-iot';
-import type { ActionType } from '@aws-sdk/client-iot';
+import type { ActionType, IoTClient } from '@aws-sdk/client-iot';
 import type { MqttClient } from 'mqtt';
-import { parseSharedCredentials } from '../../src/api/index.js';
 import type { Message } from '../../src/mqtt/index.js';
+import { adminIotClient } from './helpers/aws.js';
 import { connectClient, endClient, nextMessage, startTestServer } from './helpers/server.js';
 import type { TestServer } from './helpers/server.js';
 
@@ -64,13 +63,7 @@ interface Harness {
 
 async function harness(options: Parameters<typeof startTestServer>[0]): Promise<Harness> {
   const ts = await startTestServer({ ...options, config: { ...options?.config, httpPort: 0 } });
-  const profile = parseSharedCredentials(await readFile(join(ts.dataDir, 'credentials'), 'utf8')).get('default');
-  const iot = new IoTClient({
-    endpoint: `http://127.0.0.1:${ts.endpoints.http?.port ?? 0}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: profile?.get('aws_access_key_id') ?? '', secretAccessKey: profile?.get('aws_secret_access_key') ?? '' },
-    maxAttempts: 1,
-  });
+  const iot = await adminIotClient(ts);
   const routed: Message[] = [];
   const stop = ts.server.broker.addConsumer('#', (m) => routed.push(m));
   return {

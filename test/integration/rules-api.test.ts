@@ -1,7 +1,7 @@
 // Proves that AWS's own IoTClient drives every topic-rule operation of the real server (spec/http-api.md 3.6) end to end — shapes, defaults, listing filters and pagination, replace, enable/disable, delete, persistence across a restart — with every refusal (bad SQL, unknown action type, bad names, bad members, missing rules, duplicates) arriving as the SDK's own exception class and status.
 import { describe, it, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -12,7 +12,6 @@ import {
   EnableTopicRuleCommand,
   GetTopicRuleCommand,
   InvalidRequestException,
-  IoTClient,
   ListTopicRulesCommand,
   ReplaceTopicRuleCommand,
   ResourceAlreadyExistsException,
@@ -20,25 +19,14 @@ import {
   SqlParseException,
   paginateListTopicRules,
 } from '@aws-sdk/client-iot';
-import type { TopicRulePayload } from '@aws-sdk/client-iot';
-import { parseSharedCredentials } from '../../src/api/index.js';
+import type { IoTClient, TopicRulePayload } from '@aws-sdk/client-iot';
 import { resolveConfig, startServer } from '../../src/core/index.js';
 import type { RunningServer } from '../../src/core/index.js';
 import { ruleMetrics } from '../../src/cli/rule.js';
+import { adminIotClient, rejectsWith } from './helpers/aws.js';
 
 const arnPrefix = 'arn:aws:iot:us-east-1:000000000000';
 const roleArn = 'arn:aws:iam::000000000000:role/rules';
-
-async function rejectsWith<T extends abstract new (...args: never[]) => Error>(call: Promise<unknown>, type: T, status: number): Promise<InstanceType<T>> {
-  let caught: unknown;
-  await assert.rejects(call, (err: unknown) => {
-    caught = err;
-    return true;
-  });
-  assert.ok(caught instanceof type, `expected ${type.name}, got ${String(caught)} (${(caught as { name?: string }).name})`);
-  assert.equal((caught as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode, status);
-  return caught as InstanceType<T>;
-}
 
 const republish = (topic: string, extra: Record<string, unknown> = {}): NonNullable<TopicRulePayload['actions']>[number] =>
   ({ republish: { topic, roleArn, ...extra } }) as NonNullable<TopicRulePayload['actions']>[number];
@@ -51,15 +39,8 @@ describe('topic rule routes with the AWS SDK v3 IoTClient, against the real serv
   async function start(): Promise<void> {
     const config = resolveConfig({ flags: { dataDir, host: '127.0.0.1', mqttsPort: 0, httpsPort: 0, httpPort: 0, profile: 'aws', dev: true, mqttPort: 0 }, env: {} });
     server = await startServer(config, { logger: pino({ level: process.env['THINGCORE_TEST_LOG_LEVEL'] ?? 'silent' }), closeGraceMs: 500 });
-    const profile = parseSharedCredentials(await readFile(join(dataDir, 'credentials'), 'utf8')).get('default');
-    assert.ok(server.endpoints.http !== undefined && profile !== undefined);
     iot?.destroy();
-    iot = new IoTClient({
-      endpoint: `http://127.0.0.1:${server.endpoints.http.port}`,
-      region: 'us-east-1',
-      credentials: { accessKeyId: profile.get('aws_access_key_id') ?? '', secretAccessKey: profile.get('aws_secret_access_key') ?? '' },
-      maxAttempts: 1,
-    });
+    iot = await adminIotClient(server);
   }
 
   before(async () => {

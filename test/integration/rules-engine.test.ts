@@ -1,8 +1,6 @@
 // Proves that topic rules run on the real server as AWS IoT runs them, seen from MQTT.js clients: republish round trips (templates, QoS, MQTT 5 headers), Basic Ingest, live enable/disable/replace/delete, the shadow change-detector rule firing exactly when the reported value changes, get_thing_shadow, errorAction with AWS's payload when an action fails, bounded republish loops, per-rule metrics, and the dry run through its route and `thingcore rule`.
 import { describe, it, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { IPublishPacket } from 'mqtt-packet';
 import type { MqttClient } from 'mqtt';
 import {
@@ -11,15 +9,14 @@ import {
   DisableTopicRuleCommand,
   EnableTopicRuleCommand,
   GetTopicRuleCommand,
-  IoTClient,
   ReplaceTopicRuleCommand,
   SqlParseException,
   InvalidRequestException,
 } from '@aws-sdk/client-iot';
-import type { TopicRulePayload } from '@aws-sdk/client-iot';
-import { parseSharedCredentials } from '../../src/api/index.js';
+import type { IoTClient, TopicRulePayload } from '@aws-sdk/client-iot';
 import { createProgram, reportFailure } from '../../src/cli/index.js';
 import { callExtension, ruleMetrics, testRule } from '../../src/cli/rule.js';
+import { adminIotClient } from './helpers/aws.js';
 import { connectClient, endClient, startTestServer } from './helpers/server.js';
 import type { TestServer } from './helpers/server.js';
 
@@ -82,15 +79,7 @@ describe('the rule engine on the real server, with MQTT.js clients', () => {
 
   before(async () => {
     ts = await startTestServer({ config: { httpPort: 0 } });
-    const profile = parseSharedCredentials(await readFile(join(ts.dataDir, 'credentials'), 'utf8')).get('default');
-    const http = ts.endpoints.http;
-    assert.ok(http !== undefined && profile !== undefined);
-    iot = new IoTClient({
-      endpoint: `http://127.0.0.1:${http.port}`,
-      region: 'us-east-1',
-      credentials: { accessKeyId: profile.get('aws_access_key_id') ?? '', secretAccessKey: profile.get('aws_secret_access_key') ?? '' },
-      maxAttempts: 1,
-    });
+    iot = await adminIotClient(ts);
     device = await connectClient(ts, 'tcp', { clientId: 'rules-device' });
     app = await connectClient(ts, 'tcp', { clientId: 'rules-app' });
     inbox = new Inbox(app);

@@ -3,13 +3,12 @@ import { describe, it, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { Agent } from 'node:https';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { GetThingShadowCommand, IoTDataPlaneClient, UpdateThingShadowCommand } from '@aws-sdk/client-iot-data-plane';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { parseSharedCredentials } from '../../src/api/index.js';
+import { GetThingShadowCommand, UpdateThingShadowCommand } from '@aws-sdk/client-iot-data-plane';
+import type { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import type { IssuedCertificate } from '../../src/identity/index.js';
+import { adminDataPlaneClient } from './helpers/aws.js';
 import { issueDeviceCertificate, startTestServer } from './helpers/server.js';
 import type { TestServer } from './helpers/server.js';
 
@@ -102,14 +101,7 @@ describe('the v1 device SDK thingShadow over mutual TLS', () => {
     ts = await startTestServer({ profile: 'aws', dev: false });
     cert = await issueDeviceCertificate(ts, 'sdk-lamp');
     caPem = await readFile(join(ts.dataDir, 'ca.pem'), 'utf8');
-    const profile = parseSharedCredentials(await readFile(join(ts.dataDir, 'credentials'), 'utf8')).get('default');
-    cloud = new IoTDataPlaneClient({
-      endpoint: `https://localhost:${ts.endpoints.https.port}`,
-      region: 'us-east-1',
-      credentials: { accessKeyId: profile?.get('aws_access_key_id') ?? '', secretAccessKey: profile?.get('aws_secret_access_key') ?? '' },
-      maxAttempts: 1,
-      requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ ca: caPem }) }),
-    });
+    cloud = await adminDataPlaneClient(ts);
   });
 
   after(async () => {

@@ -4,15 +4,13 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GetThingShadowCommand, IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { GetThingShadowCommand } from '@aws-sdk/client-iot-data-plane';
 import { connect } from 'mqtt';
 import type { MqttClient } from 'mqtt';
-import { parseSharedCredentials } from '../../src/api/index.js';
+import { adminDataPlaneClient } from './helpers/aws.js';
 
 const mainJs = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -189,14 +187,7 @@ describe('shadow durability across kill -9', () => {
     const second = startServe(dataDir);
     children.push(second);
     const again = await waitForEndpoints(dataDir, second);
-    const profile = parseSharedCredentials(await readFile(join(dataDir, 'credentials'), 'utf8')).get('default');
-    const cloud = new IoTDataPlaneClient({
-      endpoint: `https://localhost:${again.https.port}`,
-      region: 'us-east-1',
-      credentials: { accessKeyId: profile?.get('aws_access_key_id') ?? '', secretAccessKey: profile?.get('aws_secret_access_key') ?? '' },
-      maxAttempts: 1,
-      requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ ca: await readFile(join(dataDir, 'ca.pem'), 'utf8') }) }),
-    });
+    const cloud = await adminDataPlaneClient({ endpoints: again, dataDir });
     try {
       let lostReplies = 0;
       for (const s of streams) {

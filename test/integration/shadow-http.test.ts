@@ -2,25 +2,24 @@
 import { describe, it, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { Agent, request as httpsRequest } from 'node:https';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import {
   ConflictException,
   DeleteThingShadowCommand,
   GetThingShadowCommand,
   InvalidRequestException,
-  IoTDataPlaneClient,
   ListNamedShadowsForThingCommand,
   RequestEntityTooLargeException,
   ResourceNotFoundException,
   UpdateThingShadowCommand,
   UnsupportedDocumentEncodingException,
 } from '@aws-sdk/client-iot-data-plane';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { MqttClient } from 'mqtt';
-import { parseSharedCredentials } from '../../src/api/index.js';
 import { NodeSha256 } from '../../src/api/sigv4-test-signer.js';
+import { adminCredentials, adminDataPlaneClient, rejectsWith } from './helpers/aws.js';
 import { connectClient, endClient, startTestServer } from './helpers/server.js';
 import type { TestServer } from './helpers/server.js';
 
@@ -32,17 +31,6 @@ const json = (value: unknown): Uint8Array => Buffer.from(JSON.stringify(value), 
 
 function isEpochSeconds(value: unknown): boolean {
   return typeof value === 'number' && Number.isInteger(value) && Math.abs(value - Date.now() / 1000) < 60;
-}
-
-/** Asserts that `call` fails with the SDK's `type`, the HTTP status and the message, word for word. */
-async function rejectsWith(call: Promise<unknown>, type: abstract new (...args: never[]) => Error, status: number, message: string | RegExp): Promise<void> {
-  await assert.rejects(call, (err: unknown) => {
-    assert.ok(err instanceof type, `expected ${type.name}, got ${(err as Error).name}: ${(err as Error).message}`);
-    assert.equal((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode, status);
-    if (typeof message === 'string') assert.equal(err.message, message);
-    else assert.match(err.message, message);
-    return true;
-  });
 }
 
 /** Every message an MQTT client receives, in order. */
@@ -68,24 +56,14 @@ describe('device shadows over the HTTP data plane with the AWS SDK v3 IoTDataPla
   let data: IoTDataPlaneClient;
   let credentials: { accessKeyId: string; secretAccessKey: string };
   let caPem: string;
-  let endpoint: string;
   let watcher: MqttClient;
   let seen: Recorder;
 
   before(async () => {
     ts = await startTestServer({ profile: 'aws', dev: true });
-    const profile = parseSharedCredentials(await readFile(join(ts.dataDir, 'credentials'), 'utf8')).get('default');
-    credentials = { accessKeyId: profile?.get('aws_access_key_id') ?? '', secretAccessKey: profile?.get('aws_secret_access_key') ?? '' };
-    assert.ok(credentials.accessKeyId !== '' && credentials.secretAccessKey !== '', 'admin credentials in the data dir');
+    credentials = await adminCredentials(ts.dataDir);
     caPem = await readFile(join(ts.dataDir, 'ca.pem'), 'utf8');
-    endpoint = `https://localhost:${ts.endpoints.https.port}`;
-    data = new IoTDataPlaneClient({
-      endpoint,
-      region: 'us-east-1',
-      credentials,
-      maxAttempts: 1,
-      requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ ca: caPem }) }),
-    });
+    data = await adminDataPlaneClient(ts);
     watcher = await connectClient(ts, 'tcp', { clientId: 'shadow-http-watcher' });
     seen = new Recorder(watcher);
     await watcher.subscribeAsync('$aws/things/+/shadow/#', { qos: 1 });

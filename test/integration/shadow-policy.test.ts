@@ -3,18 +3,16 @@
 // refused, gets no reply, and changes nothing; and it cannot subscribe to another thing's replies.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import {
   AttachPolicyCommand,
   AttachThingPrincipalCommand,
   CreateKeysAndCertificateCommand,
   CreatePolicyCommand,
   CreateThingCommand,
-  IoTClient,
 } from '@aws-sdk/client-iot';
+import type { IoTClient } from '@aws-sdk/client-iot';
 import type { MqttClient } from 'mqtt';
-import { parseSharedCredentials } from '../../src/api/index.js';
+import { adminIotClient } from './helpers/aws.js';
 import { connectClient, endClient, startTestServer, type TestServer } from './helpers/server.js';
 
 const P = 'arn:aws:iot:us-east-1:000000000000';
@@ -38,13 +36,7 @@ describe('shadows under IoT policies (mutual TLS, aws profile, no --dev)', () =>
 
   before(async () => {
     ts = await startTestServer({ profile: 'aws', dev: false, config: { httpPort: 0 } });
-    const creds = parseSharedCredentials(await readFile(join(ts.dataDir, 'credentials'), 'utf8')).get('default');
-    iot = new IoTClient({
-      endpoint: `http://127.0.0.1:${ts.endpoints.http?.port ?? 0}`,
-      region: 'us-east-1',
-      credentials: { accessKeyId: creds?.get('aws_access_key_id') ?? '', secretAccessKey: creds?.get('aws_secret_access_key') ?? '' },
-      maxAttempts: 1,
-    });
+    iot = await adminIotClient(ts);
     await iot.send(new CreatePolicyCommand({ policyName: 'own-shadow-only', policyDocument: ownShadowOnly }));
     const cert = await iot.send(new CreateKeysAndCertificateCommand({ setAsActive: true }));
     await iot.send(new CreateThingCommand({ thingName: 'lamp-1' }));
