@@ -257,6 +257,7 @@ class ExecutionQueues {
 export class RuleEngine {
   readonly #o: RuleEngineOptions;
   readonly #env: ContextEnv;
+  readonly #hopsOf: (payload: Buffer) => number;
   readonly #clock: () => number;
   readonly #maxHops: number;
   readonly #maxInFlight: number;
@@ -277,6 +278,7 @@ export class RuleEngine {
   constructor(options: RuleEngineOptions) {
     this.#o = options;
     this.#clock = options.clock ?? Date.now;
+    this.#hopsOf = options.hopsOf ?? noHops;
     this.#env = { accountId: options.accountId, hooks: options.hooks };
     this.#maxHops = options.maxHops ?? 8;
     this.#maxInFlight = options.maxInFlight ?? 100_000;
@@ -461,7 +463,7 @@ export class RuleEngine {
     const candidates = this.#index.match(topic);
     if (candidates.length === 0) return;
     this.#stats.messages++;
-    const hops = this.#o.hopsOf?.(m.payload) ?? 0;
+    const hops = this.#hopsOf(m.payload);
     if (hops > this.#maxHops) {
       this.#dropHops(topic, hops, candidates);
       return;
@@ -489,7 +491,7 @@ export class RuleEngine {
       );
       return;
     }
-    const hops = this.#o.hopsOf?.(m.payload) ?? 0;
+    const hops = this.#hopsOf(m.payload);
     if (hops > this.#maxHops) {
       this.#dropHops(m.topic, hops, [live]);
       return;
@@ -945,3 +947,5 @@ export class TopicIndex<T> {
     this.#cache.clear();
   }
 }
+
+const noHops = (): number => 0;

@@ -48,6 +48,8 @@ const NO_MATCH_FROM: RuleNoMatch = Object.freeze({ matched: false, clause: 'FROM
 const NO_MATCH_WHERE: RuleNoMatch = Object.freeze({ matched: false, clause: 'WHERE' });
 
 const UNSET: unique symbol = Symbol('unset');
+/** What an idle reusable scope points at, so it holds no message. */
+const NO_RUN = new Run(new Message('', Buffer.alloc(0), { timestamp: 0 }), '2016-03-23', false, undefined);
 
 /** A message that matched: the SELECT output, and what substitution templates need. */
 export class RuleMatch {
@@ -116,6 +118,8 @@ export class CompiledRule {
   private traced: Compiled | undefined;
   private readonly project: Projection;
   private readonly scalarValueOnly: boolean;
+  /** The top-level scope synchronous evaluations reuse (see run). */
+  private scope: Scope | undefined;
 
   constructor(
     readonly sql: string,
@@ -175,8 +179,18 @@ export class CompiledRule {
   /** SET → WHERE → SELECT on a message that passed FROM. */
   private run(msg: Message, explain: boolean): RuleEvaluation | Promise<RuleEvaluation> {
     const run = new Run(msg, this.version, this.keepWhole, explain ? new Map() : undefined);
-    const scope = this.readsPayload ? scopeOf(msg.root(this.keepWhole), run) : new Scope(undefined, undefined, run);
-    if (this.isAsync) return this.evaluateAsync(scope, explain);
+    const root = this.readsPayload ? msg.root(this.keepWhole) : undefined;
+    if (this.isAsync) return this.evaluateAsync(scopeOf(root, run), explain);
+    // Synchronous: the statement's one top-level scope, let go of again in finally.
+    const scope = (this.scope ??= new Scope(undefined, undefined, run)).enter(root, run);
+    try {
+      return this.runSync(scope, run, explain);
+    } finally {
+      scope.enter(undefined, NO_RUN);
+    }
+  }
+
+  private runSync(scope: Scope, run: Run, explain: boolean): RuleEvaluation {
     if (this.set.length > 0) {
       const vars: Record<string, SqlValue> = Object.create(null) as Record<string, SqlValue>;
       run.vars = vars;

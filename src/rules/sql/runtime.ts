@@ -120,11 +120,22 @@ export class Run {
 export class Scope {
   constructor(
     /** `*`. */
-    readonly root: SqlValue,
+    public root: SqlValue,
     /** The object bare names are members of (undefined when `*` is not an object). */
-    readonly doc: SqlObject | undefined,
-    readonly run: Run,
+    public doc: SqlObject | undefined,
+    public run: Run,
   ) {}
+
+  /**
+   * Points a statement's reusable top-level scope at one evaluation (see CompiledRule.run): nothing
+   * keeps a scope past a synchronous evaluation, so one per statement serves them all.
+   */
+  enter(root: SqlValue, run: Run): this {
+    this.root = root;
+    this.doc = isObject(root) ? root : undefined;
+    this.run = run;
+    return this;
+  }
 }
 
 export function scopeOf(root: SqlValue, run: Run): Scope {
