@@ -35,7 +35,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseBasicIngestTopic } from './index.js';
 import { RuleMatch, type CompiledRule, type RuleEvaluation } from './rule.js';
-import { Message, Run, type EvaluationContext } from './sql/runtime.js';
+import { Message, type EvaluationContext } from './sql/runtime.js';
 import { isModern, type SqlObject } from './sql/values.js';
 import { ActionFailure, type ActionInput, type RuleAction } from './actions/action.js';
 import { RateLimitedLog, RuleCounters, type EngineMetricsSnapshot, type MetricsLogger, type RuleMetricsSnapshot } from './metrics.js';
@@ -554,8 +554,7 @@ export class RuleEngine {
     live.counters.noteError(`evaluation: ${message}`, now);
     this.#log.log('warn', `eval:${live.rule.ruleName}`, { ruleName: live.rule.ruleName, topic: msg.topic, err: message }, 'rule evaluation failed', now);
     if (live.rule.errorAction === undefined) return;
-    const run = new Run(msg, live.rule.compiled.version, !isModern(live.rule.compiled.version), undefined);
-    const job = new Job(live, new RuleMatch(undefined, run), msg.topic, msg.ctx.clientId, msg.ctx.principal, msg.payload, msg.ctx, hops, 0);
+    const job = new Job(live, new RuleMatch(undefined, msg, !isModern(live.rule.compiled.version), undefined), msg.topic, msg.ctx.clientId, msg.ctx.principal, msg.payload, msg.ctx, hops, 0);
     this.#runErrorAction(job, [{ failedAction: 'RuleEvaluation', failedResource: live.rule.ruleName, errorMessage: message }]);
   }
 
@@ -639,7 +638,7 @@ export class RuleEngine {
       failures: failures.map((f) => ({ failedAction: f.failedAction, failedResource: f.failedResource, errorMessage: f.errorMessage })),
     };
     // Templates of the error action render against the original message (and SET variables).
-    const input = job.withMatch(new RuleMatch(document, job.match.run));
+    const input = job.withMatch(job.match.withValue(document));
     const exec = this.#track(live, input, ERROR_ACTION, this.#timeoutOf(action.type), undefined);
     if (exec === undefined) {
       counters.throttled++;

@@ -48,8 +48,8 @@ const NO_MATCH_FROM: RuleNoMatch = Object.freeze({ matched: false, clause: 'FROM
 const NO_MATCH_WHERE: RuleNoMatch = Object.freeze({ matched: false, clause: 'WHERE' });
 
 const UNSET: unique symbol = Symbol('unset');
-/** What an idle reusable scope points at, so it holds no message. */
-const NO_RUN = new Run(new Message('', Buffer.alloc(0), { timestamp: 0 }), '2016-03-23', false, undefined);
+/** What an idle reusable Run points at, so it holds no payload. */
+const NO_MESSAGE = new Message('', Buffer.alloc(0), { timestamp: 0 });
 
 /** A message that matched: the SELECT output, and what substitution templates need. */
 export class RuleMatch {
@@ -59,14 +59,18 @@ export class RuleMatch {
 
   constructor(
     private readonly value: SqlValue,
-    /** @internal the evaluation (message, SET variables) for substitution templates. */
-    readonly run: Run,
+    /** The message this output came from. */
+    readonly message: Message,
+    /** 2015-10-08: whole-number Decimals stay Decimal when serialized. */
+    readonly keepWhole: boolean,
+    /** @internal the SET variables, for substitution templates. */
+    readonly vars: Record<string, SqlValue> | undefined,
     private readonly serializer?: (o: SqlObject) => string,
   ) {}
 
-  /** The message this output came from. */
-  get message(): Message {
-    return this.run.msg;
+  /** The same message and variables with another output (the errorAction's document). */
+  withValue(value: SqlValue): RuleMatch {
+    return new RuleMatch(value, this.message, this.keepWhole, this.vars);
   }
 
   /**
@@ -89,7 +93,7 @@ export class RuleMatch {
       if (v === undefined) this.bytes = Buffer.alloc(0);
       else if (v instanceof Bytes) this.bytes = v.buf;
       else if (this.serializer !== undefined && isObject(v)) this.bytes = Buffer.from(this.serializer(v), 'utf8');
-      else this.bytes = Buffer.from(toJsonText(v, this.run.keepWhole), 'utf8');
+      else this.bytes = Buffer.from(toJsonText(v, this.keepWhole), 'utf8');
     }
     return this.bytes;
   }
@@ -118,7 +122,8 @@ export class CompiledRule {
   private traced: Compiled | undefined;
   private readonly project: Projection;
   private readonly scalarValueOnly: boolean;
-  /** The top-level scope synchronous evaluations reuse (see run). */
+  /** The Run and top-level scope synchronous evaluations reuse (see run). */
+  private reusableRun: Run | undefined;
   private scope: Scope | undefined;
 
   constructor(
@@ -178,15 +183,24 @@ export class CompiledRule {
 
   /** SET → WHERE → SELECT on a message that passed FROM. */
   private run(msg: Message, explain: boolean): RuleEvaluation | Promise<RuleEvaluation> {
-    const run = new Run(msg, this.version, this.keepWhole, explain ? new Map() : undefined);
     const root = this.readsPayload ? msg.root(this.keepWhole) : undefined;
-    if (this.isAsync) return this.evaluateAsync(scopeOf(root, run), explain);
-    // Synchronous: the statement's one top-level scope, let go of again in finally.
+    if (this.isAsync || explain) {
+      const fresh = new Run(msg, this.version, this.keepWhole, explain ? new Map() : undefined);
+      return this.isAsync ? this.evaluateAsync(scopeOf(root, fresh), explain) : this.runSync(scopeOf(root, fresh), fresh, explain);
+    }
+    // Synchronous: nothing keeps the Run or the scope past the evaluation (a match keeps the
+    // message and the SET variables), so the statement's one pair serves every message and is
+    // pointed at nothing again afterwards, holding no payload.
+    const run = (this.reusableRun ??= new Run(NO_MESSAGE, this.version, this.keepWhole, undefined));
+    run.msg = msg;
+    run.vars = undefined;
     const scope = (this.scope ??= new Scope(undefined, undefined, run)).enter(root, run);
     try {
-      return this.runSync(scope, run, explain);
+      return this.runSync(scope, run, false);
     } finally {
-      scope.enter(undefined, NO_RUN);
+      run.msg = NO_MESSAGE;
+      run.vars = undefined;
+      scope.enter(undefined, run);
     }
   }
 
@@ -198,7 +212,7 @@ export class CompiledRule {
     }
     const where = explain ? this.tracedWhere() : this.where;
     if (where !== undefined && (where.fn as SyncFn)(scope) !== true) return explain ? this.whereReason(run) : NO_MATCH_WHERE;
-    return new RuleMatch(this.finish((this.project.fn as SyncFn)(scope)), run, this.project.serializer);
+    return new RuleMatch(this.finish((this.project.fn as SyncFn)(scope)), run.msg, this.keepWhole, run.vars, this.project.serializer);
   }
 
   private async evaluateAsync(scope: Scope, explain: boolean): Promise<RuleEvaluation> {
@@ -210,7 +224,7 @@ export class CompiledRule {
     }
     const where = explain ? this.tracedWhere() : this.where;
     if (where !== undefined && (await where.fn(scope)) !== true) return explain ? this.whereReason(run) : NO_MATCH_WHERE;
-    return new RuleMatch(this.finish(await this.project.fn(scope)), run, this.project.serializer);
+    return new RuleMatch(this.finish(await this.project.fn(scope)), run.msg, this.keepWhole, run.vars, this.project.serializer);
   }
 
   private finish(v: SqlValue): SqlValue {

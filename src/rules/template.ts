@@ -78,7 +78,7 @@ export class CompiledTemplate {
   private scope(source: RuleMatch | Message): Scope {
     const msg = source instanceof RuleMatch ? source.message : source;
     const run = new Run(msg, this.version, this.keepWhole, undefined);
-    if (source instanceof RuleMatch) run.vars = source.run.vars;
+    if (source instanceof RuleMatch) run.vars = source.vars;
     return this.readsPayload ? scopeOf(msg.root(this.keepWhole), run) : new Scope(undefined, undefined, run);
   }
 }

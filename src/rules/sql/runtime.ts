@@ -107,7 +107,8 @@ export class Run {
   vars: Record<string, SqlValue> | undefined = undefined;
 
   constructor(
-    readonly msg: Message,
+    /** Reassigned only on a statement's reusable Run (see CompiledRule.run). */
+    public msg: Message,
     readonly version: SqlVersion,
     /** 2015-10-08: whole-number Decimals stay Decimal (`5.0`). */
     readonly keepWhole: boolean,
