@@ -32,7 +32,10 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import {
   type CpuWindow,
   NOISY_CORES,
-  RESULTS_FILE,
+  REPORT_OPTIONS,
+  type ReportSettings,
+  numberOption,
+  reportSettings,
   type RunningThingcore,
   Samples,
   appendResults,
@@ -72,18 +75,12 @@ const USAGE = `usage: node dist/bench/api-throughput.js [options]
 
 const THING = 'bench-thing-1';
 
-interface Settings {
+interface Settings extends ReportSettings {
   seconds: number;
   warmup: number;
   concurrency: number;
   sdkConcurrency: number;
   batch: number;
-  quietWait: number;
-  noisyRetries: number;
-  quick: boolean;
-  append: boolean;
-  results: string;
-  json: string | null;
 }
 
 function parseSettings(argv: string[]): Settings {
@@ -95,39 +92,18 @@ function parseSettings(argv: string[]): Settings {
       concurrency: { type: 'string' },
       'sdk-concurrency': { type: 'string' },
       batch: { type: 'string' },
-      'quiet-wait': { type: 'string' },
-      'noisy-retries': { type: 'string' },
-      quick: { type: 'boolean' },
-      append: { type: 'boolean' },
-      'no-append': { type: 'boolean' },
-      results: { type: 'string' },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
+      ...REPORT_OPTIONS,
     },
   });
-  if (values.help === true) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
-  const quick = values.quick === true;
-  const num = (v: string | undefined, d: number, min: number): number => {
-    if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min) throw new Error(`bad number: ${v}`);
-    return n;
-  };
+  const report = reportSettings(values, USAGE);
+  const { quick } = report;
   return {
-    seconds: num(values.seconds, quick ? 2 : 10, 0.5),
-    warmup: num(values.warmup, quick ? 0.5 : 1, 0),
-    concurrency: Math.floor(num(values.concurrency, 32, 1)),
-    sdkConcurrency: Math.floor(num(values['sdk-concurrency'], 16, 1)),
-    batch: Math.floor(num(values.batch, 4096, 1)),
-    quietWait: num(values['quiet-wait'], quick ? 0 : 30, 0),
-    noisyRetries: Math.floor(num(values['noisy-retries'], quick ? 0 : 1, 0)),
-    quick,
-    append: values['no-append'] === true ? false : values.append === true ? true : !quick,
-    results: values.results ?? RESULTS_FILE,
-    json: values.json ?? null,
+    seconds: numberOption(values.seconds, quick ? 2 : 10, 0.5),
+    warmup: numberOption(values.warmup, quick ? 0.5 : 1, 0),
+    concurrency: Math.floor(numberOption(values.concurrency, 32, 1)),
+    sdkConcurrency: Math.floor(numberOption(values['sdk-concurrency'], 16, 1)),
+    batch: Math.floor(numberOption(values.batch, 4096, 1)),
+    ...report,
   };
 }
 

@@ -25,7 +25,10 @@ import { AttachPolicyCommand, CreateKeysAndCertificateCommand, CreatePolicyComma
 import {
   type CpuWindow,
   NOISY_CORES,
-  RESULTS_FILE,
+  REPORT_OPTIONS,
+  type ReportSettings,
+  numberOption,
+  reportSettings,
   type RunningServer,
   appendResults,
   cpuBetween,
@@ -69,7 +72,7 @@ const USAGE = `usage: node dist/bench/mtls-connect.js [options]
   --json FILE          raw figures as JSON
 `;
 
-interface Settings {
+interface Settings extends ReportSettings {
   brokers: ('thingcore' | 'mosquitto')[];
   seconds: number;
   warmup: number;
@@ -77,12 +80,6 @@ interface Settings {
   threads: number;
   certs: number;
   verifyServer: boolean;
-  quietWait: number;
-  noisyRetries: number;
-  quick: boolean;
-  append: boolean;
-  results: string;
-  json: string | null;
 }
 
 function parseSettings(argv: string[]): Settings {
@@ -96,43 +93,22 @@ function parseSettings(argv: string[]): Settings {
       threads: { type: 'string' },
       certs: { type: 'string' },
       'verify-server': { type: 'boolean' },
-      'quiet-wait': { type: 'string' },
-      'noisy-retries': { type: 'string' },
-      quick: { type: 'boolean' },
-      append: { type: 'boolean' },
-      'no-append': { type: 'boolean' },
-      results: { type: 'string' },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
+      ...REPORT_OPTIONS,
     },
   });
-  if (values.help === true) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
-  const quick = values.quick === true;
-  const num = (v: string | undefined, d: number, min: number): number => {
-    if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min) throw new Error(`bad number: ${v}`);
-    return n;
-  };
+  const report = reportSettings(values, USAGE);
+  const { quick } = report;
   const brokers = (values.brokers ?? 'thingcore,mosquitto').split(',').map((b) => b.trim().toLowerCase());
   for (const b of brokers) if (b !== 'thingcore' && b !== 'mosquitto') throw new Error(`unknown broker ${b}`);
   return {
     brokers: brokers as Settings['brokers'],
-    seconds: num(values.seconds, quick ? 2 : 10, 0.5),
-    warmup: num(values.warmup, quick ? 0.5 : 1, 0),
-    concurrency: Math.floor(num(values.concurrency, 50, 1)),
-    threads: Math.floor(num(values.threads, 1, 1)),
-    certs: Math.floor(num(values.certs, quick ? 20 : 200, 1)),
+    seconds: numberOption(values.seconds, quick ? 2 : 10, 0.5),
+    warmup: numberOption(values.warmup, quick ? 0.5 : 1, 0),
+    concurrency: Math.floor(numberOption(values.concurrency, 50, 1)),
+    threads: Math.floor(numberOption(values.threads, 1, 1)),
+    certs: Math.floor(numberOption(values.certs, quick ? 20 : 200, 1)),
     verifyServer: values['verify-server'] === true,
-    quietWait: num(values['quiet-wait'], quick ? 0 : 30, 0),
-    noisyRetries: Math.floor(num(values['noisy-retries'], quick ? 0 : 1, 0)),
-    quick,
-    append: values['no-append'] === true ? false : values.append === true ? true : !quick,
-    results: values.results ?? RESULTS_FILE,
-    json: values.json ?? null,
+    ...report,
   };
 }
 

@@ -422,3 +422,66 @@ export function appendResults(file: string, block: string): void {
   const sep = before === '' || before.endsWith('\n\n') ? '' : before.endsWith('\n') ? '\n' : '\n\n';
   appendFileSync(file, `${sep}${block.trimEnd()}\n`);
 }
+
+// ─── Command line: the options every report-writing script here shares ─────────────────────
+
+/** parseArgs options for the quiet-machine wait, the RESULTS.md report and --help. */
+export const REPORT_OPTIONS = {
+  'quiet-wait': { type: 'string' },
+  'noisy-retries': { type: 'string' },
+  quick: { type: 'boolean' },
+  append: { type: 'boolean' },
+  'no-append': { type: 'boolean' },
+  results: { type: 'string' },
+  json: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface ReportSettings {
+  quietWait: number;
+  noisyRetries: number;
+  quick: boolean;
+  append: boolean;
+  results: string;
+  json: string | null;
+}
+
+/** A numeric option: `d` when absent; an error when not a number or below `min`. */
+export function numberOption(v: string | undefined, d: number, min: number): number {
+  if (v === undefined) return d;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min) throw new Error(`bad number: ${v}`);
+  return n;
+}
+
+/**
+ * The REPORT_OPTIONS part of parsed arguments; --help prints `usage` and exits. --quick means no
+ * quiet wait, no retries and no append unless --append says otherwise.
+ */
+export function reportSettings(
+  values: {
+    readonly 'quiet-wait'?: string | undefined;
+    readonly 'noisy-retries'?: string | undefined;
+    readonly quick?: boolean | undefined;
+    readonly append?: boolean | undefined;
+    readonly 'no-append'?: boolean | undefined;
+    readonly results?: string | undefined;
+    readonly json?: string | undefined;
+    readonly help?: boolean | undefined;
+  },
+  usage: string,
+): ReportSettings {
+  if (values.help === true) {
+    process.stdout.write(usage);
+    process.exit(0);
+  }
+  const quick = values.quick === true;
+  return {
+    quietWait: numberOption(values['quiet-wait'], quick ? 0 : 30, 0),
+    noisyRetries: Math.floor(numberOption(values['noisy-retries'], quick ? 0 : 1, 0)),
+    quick,
+    append: values['no-append'] === true ? false : values.append === true ? true : !quick,
+    results: values.results ?? RESULTS_FILE,
+    json: values.json ?? null,
+  };
+}
