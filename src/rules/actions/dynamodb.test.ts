@@ -1,25 +1,13 @@
 // Proves the dynamoDB action's type conversion table (JSON output → DynamoDB types, raw bytes → B, keys as S or N), the request it sends for INSERT, UPDATE and DELETE with every template rendered (checked on the wire against a recording endpoint), its ActionFailures, and its create-time refusals naming the field.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { isServiceError } from '../../shared/index.js';
-import { compileRule, type EvaluationContext, type RuleMatch } from '../index.js';
-import { ActionFailure, type ActionDependencies, type ActionInput } from './action.js';
+import type { RuleMatch } from '../index.js';
+import { ActionFailure, type ActionDependencies } from './action.js';
 import { dynamoDbActionFactory, keyAttribute, payloadAttribute, toAttributeValue, toItem } from './dynamodb.js';
+import { matchedInput as input, ROLE, silent, startRecordingDynamoDb, type RecordingDynamoDb } from './test-fixtures.js';
 
-const CTX: EvaluationContext = { timestamp: 1_700_000_000_000, clientId: 'c1' };
-const ROLE = 'arn:aws:iam::123456789012:role/iot';
-const silent = { info() {}, warn() {}, error() {} };
-
-function match(sql: string, topic: string, payload: string | Buffer): RuleMatch {
-  const r = compileRule(sql, '2016-03-23').evaluate(topic, Buffer.from(payload), CTX);
-  assert.ok(!(r instanceof Promise) && r.matched);
-  return r;
-}
-
-function input(sql: string, topic: string, payload: string | Buffer): ActionInput {
-  return { ruleName: 'r', topic, originalPayload: Buffer.from(payload), match: match(sql, topic, payload), context: CTX, hops: 0 };
-}
+const match = (sql: string, topic: string, payload: string | Buffer): RuleMatch => input(sql, topic, payload).match;
 
 describe('DynamoDB type conversion', () => {
   const table: [string, unknown, unknown][] = [
@@ -66,38 +54,16 @@ describe('DynamoDB type conversion', () => {
 });
 
 describe('dynamoDB requests (recording endpoint)', () => {
-  let server: Server;
+  let endpoint: RecordingDynamoDb;
   let deps: ActionDependencies;
-  const requests: { target: string; body: Record<string, unknown> }[] = [];
+  let requests: RecordingDynamoDb['requests'];
 
   before(async () => {
-    server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-        requests.push({ target: String(req.headers['x-amz-target']), body });
-        if (body['TableName'] === 'missing') {
-          res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
-          res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ResourceNotFoundException', message: 'Requested resource not found' }));
-          return;
-        }
-        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end('{}');
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const address = server.address();
-    assert.ok(address !== null && typeof address === 'object');
-    deps = {
-      config: { dynamoDbEndpoint: `http://127.0.0.1:${address.port}`, awsRegion: 'us-east-1', awsCredentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' } },
-      logger: silent,
-      publish: async () => undefined,
-    };
+    endpoint = await startRecordingDynamoDb({ missing: { type: 'com.amazonaws.dynamodb.v20120810#ResourceNotFoundException', message: 'Requested resource not found' } });
+    ({ deps, requests } = endpoint);
   });
 
-  after(async () => {
-    await new Promise((r) => server.close(r));
-  });
+  after(() => endpoint.close());
 
   async function run(params: Record<string, unknown>, sql: string, topic: string, payload: string | Buffer): Promise<{ target: string; body: Record<string, unknown> }> {
     const action = dynamoDbActionFactory.create({ roleArn: ROLE, ...params }, deps, '2016-03-23');

@@ -1,55 +1,22 @@
 // Proves the dynamoDBv2 action puts the SELECT output as one column per top-level member (typed as DynamoDB types) into the rendered table, fails with DynamoDBv2Action for an output that is not a JSON object or a write DynamoDB refuses, and refuses bad parameters at create time naming the field.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { isServiceError } from '../../shared/index.js';
-import { compileRule, type EvaluationContext } from '../index.js';
-import { ActionFailure, type ActionDependencies, type ActionInput } from './action.js';
+import { ActionFailure, type ActionDependencies } from './action.js';
 import { dynamoDbV2ActionFactory } from './dynamodbv2.js';
-
-const CTX: EvaluationContext = { timestamp: 1_700_000_000_000, clientId: 'c1' };
-const ROLE = 'arn:aws:iam::123456789012:role/iot';
-const silent = { info() {}, warn() {}, error() {} };
-
-function input(sql: string, topic: string, payload: string | Buffer): ActionInput {
-  const r = compileRule(sql, '2016-03-23').evaluate(topic, Buffer.from(payload), CTX);
-  assert.ok(!(r instanceof Promise) && r.matched);
-  return { ruleName: 'r', topic, originalPayload: Buffer.from(payload), match: r, context: CTX, hops: 0 };
-}
+import { matchedInput as input, ROLE, silent, startRecordingDynamoDb, type RecordingDynamoDb } from './test-fixtures.js';
 
 describe('dynamoDBv2 requests (recording endpoint)', () => {
-  let server: Server;
+  let endpoint: RecordingDynamoDb;
   let deps: ActionDependencies;
-  const requests: { target: string; body: Record<string, unknown> }[] = [];
+  let requests: RecordingDynamoDb['requests'];
 
   before(async () => {
-    server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-        requests.push({ target: String(req.headers['x-amz-target']), body });
-        if (body['TableName'] === 'keyed') {
-          res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
-          res.end(JSON.stringify({ __type: 'com.amazon.coral.validate#ValidationException', message: 'One of the required keys was not given a value' }));
-          return;
-        }
-        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end('{}');
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const address = server.address();
-    assert.ok(address !== null && typeof address === 'object');
-    deps = {
-      config: { dynamoDbEndpoint: `http://127.0.0.1:${address.port}`, awsRegion: 'us-east-1', awsCredentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' } },
-      logger: silent,
-      publish: async () => undefined,
-    };
+    endpoint = await startRecordingDynamoDb({ keyed: { type: 'com.amazon.coral.validate#ValidationException', message: 'One of the required keys was not given a value' } });
+    ({ deps, requests } = endpoint);
   });
 
-  after(async () => {
-    await new Promise((r) => server.close(r));
-  });
+  after(() => endpoint.close());
 
   async function run(tableName: string, sql: string, topic: string, payload: string | Buffer): Promise<void> {
     const action = dynamoDbV2ActionFactory.create({ putItem: { tableName }, roleArn: ROLE }, deps, '2016-03-23');

@@ -5,19 +5,11 @@ import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { isServiceError } from '../../shared/index.js';
-import { compileRule, type EvaluationContext } from '../index.js';
-import { ActionFailure, type ActionDependencies, type ActionInput } from './action.js';
+import { ActionFailure, type ActionDependencies } from './action.js';
 import { createHttpActionFactory, httpActionFactory, signV4 } from './http.js';
+import { matchedInput as input, silent } from './test-fixtures.js';
 
-const CTX: EvaluationContext = { timestamp: 1_700_000_000_000, clientId: 'c1' };
-const silent = { info() {}, warn() {}, error() {} };
 const deps: ActionDependencies = { config: {}, logger: silent, publish: async () => undefined };
-
-function input(sql: string, topic: string, payload: string | Buffer): ActionInput {
-  const r = compileRule(sql, '2016-03-23').evaluate(topic, Buffer.from(payload), CTX);
-  assert.ok(!(r instanceof Promise) && r.matched);
-  return { ruleName: 'r', topic, originalPayload: Buffer.from(payload), match: r, context: CTX, hops: 0 };
-}
 
 interface Seen {
   readonly path: string;

@@ -6,19 +6,11 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isServiceError } from '../../shared/index.js';
-import { compileRule, type EvaluationContext, type RuleMatch } from '../index.js';
-import { ActionFailure, type ActionDependencies, type ActionInput, type ActionsConfig } from './action.js';
+import { ActionFailure, type ActionDependencies, type ActionsConfig } from './action.js';
 import { createLambdaInvoker, functionNameOf, jsonText, lambdaActionFactory, LambdaInvocationError, localFunctionModule } from './lambda.js';
+import { matchedInput as input, silent } from './test-fixtures.js';
 
-const CTX: EvaluationContext = { timestamp: 1_700_000_000_000, clientId: 'c1' };
 const ARN = 'arn:aws:lambda:us-east-1:123456789012:function:';
-const silent = { info() {}, warn() {}, error() {} };
-
-function input(sql: string, topic: string, payload: string | Buffer): ActionInput {
-  const r = compileRule(sql, '2016-03-23').evaluate(topic, Buffer.from(payload), CTX);
-  assert.ok(!(r instanceof Promise) && r.matched);
-  return { ruleName: 'r', topic, originalPayload: Buffer.from(payload), match: r as RuleMatch, context: CTX, hops: 0 };
-}
 
 let dir = '';
 let config: ActionsConfig;
