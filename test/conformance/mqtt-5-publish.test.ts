@@ -8,23 +8,11 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startBroker, RawClient, uid, sleep, type TestBroker, type ConnectOptions, type Packet } from './helpers/broker.js';
+import { startBroker, RawClient, uid, sleep, type TestBroker, type ConnectOptions } from './helpers/broker.js';
+import { closeAfterTest, destroyOpenClients, expectDisconnect, v5 } from './helpers/v5.js';
 
-const open: RawClient[] = [];
 
-async function v5(port: number, opts: ConnectOptions = {}): Promise<RawClient> {
-  const c = await RawClient.open(port, { protocolVersion: 5 });
-  open.push(c);
-  await c.connect({ protocolVersion: 5, ...opts });
-  return c;
-}
 
-async function expectDisconnect(c: RawClient, reasonCode: number, timeoutMs = 2000): Promise<void> {
-  const pkts: Packet[] = await c.expectClose(timeoutMs);
-  const d = pkts.find((p) => p.cmd === 'disconnect');
-  if (!d || d.cmd !== 'disconnect') assert.fail(`expected DISCONNECT 0x${reasonCode.toString(16)}, got [${pkts.map((p) => p.cmd).join(', ')}]`);
-  assert.equal(d.reasonCode, reasonCode, `DISCONNECT reason 0x${(d.reasonCode ?? 0).toString(16)}`);
-}
 
 // ---- raw MQTT 5 encoding/decoding, for what mqtt-packet cannot express (interleaved user properties)
 
@@ -110,9 +98,7 @@ after(async () => {
   await aws.close();
   await mqtt.close();
 });
-afterEach(() => {
-  for (const c of open.splice(0)) c.destroy();
-});
+afterEach(destroyOpenClients);
 
 /** A subscriber on a fresh topic and a publisher. */
 async function pair(b: TestBroker, qos: 0 | 1 | 2 = 1, subOpts: ConnectOptions = {}): Promise<{ sub: RawClient; pub: RawClient; topic: string }> {
@@ -385,7 +371,7 @@ describe('MQTT 5 flow control and packet size', () => {
     const b = await startBroker('mqtt', { limits: { maxPacketBytes: 1000 } });
     try {
       const c = await RawClient.open(b.port, { protocolVersion: 5 });
-      open.push(c);
+      closeAfterTest(c);
       const ack = await c.connect({ protocolVersion: 5 });
       assert.equal(ack.properties?.maximumPacketSize, 1000);
       c.send({ cmd: 'publish', topic: 'big/t', payload: Buffer.alloc(2000, 0x61), qos: 0, retain: false, dup: false });
@@ -413,7 +399,7 @@ describe('MQTT 5 flow control and packet size', () => {
     const b = await startBroker('mqtt', { limits: { receiveMaximum: 2 } });
     try {
       const c = await RawClient.open(b.port, { protocolVersion: 5 });
-      open.push(c);
+      closeAfterTest(c);
       const ack = await c.connect({ protocolVersion: 5 });
       assert.equal(ack.properties?.receiveMaximum, 2);
       for (const id of [1, 2]) {
@@ -431,7 +417,7 @@ describe('MQTT 5 flow control and packet size', () => {
     const b = await startBroker('mqtt', { limits: { receiveMaximum: 2 } });
     try {
       const c = await RawClient.open(b.port, { protocolVersion: 5 });
-      open.push(c);
+      closeAfterTest(c);
       await c.connect({ protocolVersion: 5 });
       for (let i = 0; i < 5; i++) await c.publish('rm/t', `m${i}`, { qos: 2 });
       await c.publish('rm/t', 'q1', { qos: 1 });
@@ -445,7 +431,7 @@ describe('MQTT 5 flow control and packet size', () => {
     const b = await startBroker('aws', { limits: { receiveMaximum: 2 }, sqlitePath: join(dir, 'db.sqlite') });
     try {
       const c = await RawClient.open(b.port, { protocolVersion: 5 });
-      open.push(c);
+      closeAfterTest(c);
       await c.connect({ protocolVersion: 5 });
       // Retained QoS 1 publishes are acknowledged only once stored: three in one write exceed the window.
       const mk = (id: number): Buffer => rawPublish('rm/t', Buffer.from('x'), 1, id, Buffer.alloc(0));
@@ -508,7 +494,7 @@ describe('MQTT 5 QoS 2', () => {
     p1.destroy();
     await sleep(50);
     const p2 = await RawClient.open(mqtt.port, { protocolVersion: 5 });
-    open.push(p2);
+    closeAfterTest(p2);
     const ack = await p2.connect({ protocolVersion: 5, clientId: id, clean: false, properties: { sessionExpiryInterval: 60 } });
     assert.equal(ack.sessionPresent, true);
     p2.send({ cmd: 'publish', topic, payload: Buffer.from('once'), qos: 2, messageId: 7, retain: false, dup: true });
@@ -557,7 +543,7 @@ describe('MQTT 5 QoS 2', () => {
     s1.destroy();
     await sleep(50);
     const s2 = await RawClient.open(mqtt.port, { protocolVersion: 5 });
-    open.push(s2);
+    closeAfterTest(s2);
     const ack = await s2.connect({ protocolVersion: 5, clientId: id, clean: false, properties: { sessionExpiryInterval: 60 } });
     assert.equal(ack.sessionPresent, true);
     const got = [await s2.nextPacket(), await s2.nextPacket()];

@@ -6,23 +6,11 @@
 import { describe, it, before, after, afterEach } from 'node:test';
 import { strict as assert } from 'node:assert';
 import type { IPublishPacket, ISubscription } from 'mqtt-packet';
-import { startBroker, RawClient, uid, type TestBroker, type ConnectOptions, type Packet } from './helpers/broker.js';
+import { startBroker, RawClient, uid, type TestBroker } from './helpers/broker.js';
+import { destroyOpenClients, expectDisconnect, v5 } from './helpers/v5.js';
 
-const open: RawClient[] = [];
 
-async function v5(port: number, opts: ConnectOptions = {}): Promise<RawClient> {
-  const c = await RawClient.open(port, { protocolVersion: 5 });
-  open.push(c);
-  await c.connect({ protocolVersion: 5, ...opts });
-  return c;
-}
 
-async function expectDisconnect(c: RawClient, reasonCode: number, timeoutMs = 2000): Promise<void> {
-  const pkts: Packet[] = await c.expectClose(timeoutMs);
-  const d = pkts.find((p) => p.cmd === 'disconnect');
-  if (!d || d.cmd !== 'disconnect') assert.fail(`expected DISCONNECT 0x${reasonCode.toString(16)}, got [${pkts.map((p) => p.cmd).join(', ')}]`);
-  assert.equal(d.reasonCode, reasonCode, `DISCONNECT reason 0x${(d.reasonCode ?? 0).toString(16)}`);
-}
 
 /** SUBSCRIBE with an optional Subscription Identifier; returns the SUBACK reason codes. */
 async function subscribe(c: RawClient, subscriptions: ISubscription[], subscriptionIdentifier?: number): Promise<number[]> {
@@ -51,9 +39,7 @@ after(async () => {
   await aws.close();
   await mqtt.close();
 });
-afterEach(() => {
-  for (const c of open.splice(0)) c.destroy();
-});
+afterEach(destroyOpenClients);
 
 describe('MQTT 5 subscription options', () => {
   for (const profile of ['aws', 'mqtt'] as const) {

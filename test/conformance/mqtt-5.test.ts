@@ -5,35 +5,12 @@
  */
 import { describe, it, before, after, afterEach } from 'node:test';
 import { strict as assert } from 'node:assert';
-import type { IConnackPacket } from 'mqtt-packet';
-import { startBroker, RawClient, uid, sleep, type TestBroker, type ConnectOptions, type Packet } from './helpers/broker.js';
+import { startBroker, RawClient, uid, sleep, type TestBroker } from './helpers/broker.js';
+import { closeAfterTest, destroyOpenClients, expectDisconnect, v5, v5Connack } from './helpers/v5.js';
 
-const open: RawClient[] = [];
 
-/** An MQTT 5 client connected with CONNECT/CONNACK done (closed after each test). */
-async function v5(port: number, opts: ConnectOptions = {}): Promise<RawClient> {
-  const c = await RawClient.open(port, { protocolVersion: 5 });
-  open.push(c);
-  await c.connect({ protocolVersion: 5, ...opts });
-  return c;
-}
 
-/** Like v5 but returns the CONNACK too. */
-async function v5Connack(port: number, opts: ConnectOptions = {}): Promise<[RawClient, IConnackPacket]> {
-  const c = await RawClient.open(port, { protocolVersion: 5 });
-  open.push(c);
-  const connack = await c.connect({ protocolVersion: 5, ...opts });
-  return [c, connack];
-}
 
-/** The broker sends DISCONNECT with `reasonCode` (and no Session Expiry [MQTT-3.14.2-2]) and closes. */
-async function expectDisconnect(c: RawClient, reasonCode: number, timeoutMs = 2000): Promise<void> {
-  const pkts: Packet[] = await c.expectClose(timeoutMs);
-  const d = pkts.find((p) => p.cmd === 'disconnect');
-  if (!d || d.cmd !== 'disconnect') assert.fail(`expected DISCONNECT 0x${reasonCode.toString(16)}, got [${pkts.map((p) => p.cmd).join(', ')}]`);
-  assert.equal(d.reasonCode, reasonCode, `DISCONNECT reason 0x${(d.reasonCode ?? 0).toString(16)}`);
-  assert.equal(d.properties?.sessionExpiryInterval, undefined, '[MQTT-3.14.2-2] server DISCONNECT carries no Session Expiry');
-}
 
 function disconnectWith(c: RawClient, reasonCode: number, properties?: { sessionExpiryInterval?: number }): void {
   c.send({ cmd: 'disconnect', reasonCode, ...(properties ? { properties } : {}) });
@@ -50,9 +27,7 @@ after(async () => {
   await aws.close();
   await mqtt.close();
 });
-afterEach(() => {
-  for (const c of open.splice(0)) c.destroy();
-});
+afterEach(destroyOpenClients);
 
 describe('MQTT 5 CONNACK properties', () => {
   it('[MQTT-3.2.2-9] aws: CONNACK has Maximum QoS 1, Receive Maximum, Retain Available, Maximum Packet Size, Topic Alias Maximum 8, Wildcard/Shared Available, Subscription Identifiers Available 0', async () => {
@@ -118,7 +93,7 @@ describe('MQTT 5 CONNACK properties', () => {
 
   it('[MQTT-3.2.2-12] aws: a Will with QoS 2 is refused with CONNACK 0x9B (QoS not supported)', async () => {
     const c = await RawClient.open(aws.port, { protocolVersion: 5 });
-    open.push(c);
+    closeAfterTest(c);
     const ack = await c.connect({ protocolVersion: 5, allowFailure: true, will: { topic: 'w/q2', payload: Buffer.from('x'), qos: 2, retain: false } });
     assert.equal(ack.reasonCode, 0x9b);
     assert.equal(ack.sessionPresent, false, '[MQTT-3.2.2-6]');
@@ -127,7 +102,7 @@ describe('MQTT 5 CONNACK properties', () => {
 
   it('[MQTT-3.1.3.2.3] a Will with Payload Format Indicator 1 and a payload that is not UTF-8 is refused with CONNACK 0x99', async () => {
     const c = await RawClient.open(mqtt.port, { protocolVersion: 5 });
-    open.push(c);
+    closeAfterTest(c);
     const ack = await c.connect({
       protocolVersion: 5,
       allowFailure: true,
@@ -139,7 +114,7 @@ describe('MQTT 5 CONNACK properties', () => {
 
   it('[MQTT-3.1.2.11.3] [MQTT-3.2.2-7] Receive Maximum 0 in CONNECT is a Protocol Error: CONNACK 0x82 and close', async () => {
     const c = await RawClient.open(mqtt.port, { protocolVersion: 5 });
-    open.push(c);
+    closeAfterTest(c);
     const ack = await c.connect({ protocolVersion: 5, allowFailure: true, properties: { receiveMaximum: 0 } });
     assert.equal(ack.reasonCode, 0x82);
     await c.expectClose();
