@@ -47,18 +47,7 @@ const negated: ReadonlySet<ConditionOperator> = new Set([
   'NotIpAddress',
 ]);
 /** Operators whose values may hold policy variables (IAM: String and Arn operators). */
-export const takesVariables: ReadonlySet<ConditionOperator> = new Set([
-  'StringEquals',
-  'StringNotEquals',
-  'StringEqualsIgnoreCase',
-  'StringNotEqualsIgnoreCase',
-  'StringLike',
-  'StringNotLike',
-  'ArnEquals',
-  'ArnNotEquals',
-  'ArnLike',
-  'ArnNotLike',
-]);
+export const takesVariables: ReadonlySet<ConditionOperator> = new Set(conditionOperators.filter((o) => o.startsWith('String') || o.startsWith('Arn')));
 const operatorByLower = new Map<string, ConditionOperator>(conditionOperators.map((o) => [o.toLowerCase(), o]));
 
 export type OperatorParse =
